@@ -1,0 +1,238 @@
+// Package engine runs SpiceDB for hostaccess: in-process on the memory,
+// Postgres or CockroachDB datastore, or as a client of an external SpiceDB
+// cluster. Either way the rest of the program sees one authzed-go client and
+// the hosting schema in place.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/authzed-go/v1"
+	"github.com/authzed/grpcutil"
+	"github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore/migration"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/hostaccess/hostaccess/internal/logging"
+)
+
+// Datastore engines hostaccess runs SpiceDB on.
+const (
+	EngineMemory      = "memory"
+	EnginePostgres    = "postgres"
+	EngineCockroachDB = "cockroachdb"
+)
+
+// Config says where SpiceDB runs and how it is reached.
+type Config struct {
+	// DatastoreEngine is memory (default), postgres or cockroachdb.
+	DatastoreEngine string
+	// DatastoreURI is the connection string of a SQL datastore.
+	DatastoreURI string
+	// SkipMigrations leaves the SQL datastore's schema as it is.
+	SkipMigrations bool
+
+	// GRPCAddr is where SpiceDB's v1 API listens (host:port).
+	GRPCAddr string
+	// PresharedKey authenticates API callers; required unless InsecureNoAuth.
+	PresharedKey string
+	// InsecureNoAuth serves the API without authentication (development only).
+	InsecureNoAuth bool
+
+	// SpiceDBEndpoint, when set, uses an external SpiceDB cluster instead of
+	// starting one; SpiceDBToken is its preshared key.
+	SpiceDBEndpoint string
+	SpiceDBToken    string
+	// SpiceDBInsecure talks plaintext gRPC to the external cluster.
+	SpiceDBInsecure bool
+}
+
+// Validate reports the first problem with the configuration.
+func (c Config) Validate() error {
+	if c.SpiceDBEndpoint != "" {
+		if c.SpiceDBToken == "" {
+			return errors.New("--spicedb-token is required with --spicedb-endpoint")
+		}
+		return nil
+	}
+	switch c.DatastoreEngine {
+	case EngineMemory:
+		if c.DatastoreURI != "" {
+			return errors.New("--datastore-conn-uri is not used by the memory datastore; set --datastore-engine postgres or cockroachdb")
+		}
+	case EnginePostgres, EngineCockroachDB:
+		if c.DatastoreURI == "" {
+			return fmt.Errorf("--datastore-conn-uri is required with --datastore-engine %s", c.DatastoreEngine)
+		}
+	default:
+		return fmt.Errorf("unknown --datastore-engine %q: use memory, postgres or cockroachdb", c.DatastoreEngine)
+	}
+	if c.GRPCAddr == "" {
+		return errors.New("--grpc-addr is required")
+	}
+	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+		return fmt.Errorf("invalid --grpc-addr %q: %w", c.GRPCAddr, err)
+	}
+	if c.PresharedKey == "" && !c.InsecureNoAuth {
+		return errors.New("--grpc-preshared-key is required (or --insecure-no-auth for local development)")
+	}
+	return nil
+}
+
+// Engine is a running (or reachable) SpiceDB and a client to it.
+type Engine struct {
+	// Client talks to SpiceDB's v1 API.
+	Client *authzed.Client
+
+	logger *zap.Logger
+	server server.RunnableServer // nil for an external cluster
+	remote bool
+}
+
+// Open prepares SpiceDB: for an embedded engine it runs migrations (SQL
+// engines), opens the datastore and binds the gRPC listener; Run then serves.
+// For an external cluster it only builds the client.
+func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.SpiceDBEndpoint != "" {
+		return openRemote(cfg, logger)
+	}
+	ctx = logging.SpiceDB(logger).WithContext(ctx)
+
+	if cfg.DatastoreEngine != EngineMemory && !cfg.SkipMigrations {
+		if err := Migrate(ctx, cfg.DatastoreEngine, cfg.DatastoreURI, logger); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.DatastoreEngine == EngineMemory {
+		logger.Warn("using the memory datastore: nothing survives a restart; use it to try hostaccess and in tests, and postgres or cockroachdb in production")
+	}
+
+	dsConfig := datastore.DefaultDatastoreConfig()
+	dsConfig.Engine = cfg.DatastoreEngine
+	dsConfig.URI = cfg.DatastoreURI
+
+	srvConfig := server.NewConfigWithOptionsAndDefaults()
+	srvConfig.DatastoreConfig = *dsConfig
+	srvConfig.GRPCServer = util.GRPCServerConfig{
+		Address:    cfg.GRPCAddr,
+		Network:    "tcp",
+		Enabled:    true,
+		MaxConnAge: 30 * time.Second,
+	}
+	srvConfig.HTTPGateway.HTTPEnabled = false
+	srvConfig.MetricsAPI.HTTPEnabled = false // hostaccess serves /metrics on its own HTTP port
+	srvConfig.DispatchServer.Enabled = false
+	srvConfig.SilentlyDisableTelemetry = true
+	srvConfig.DisableVersionResponse = true
+	if cfg.InsecureNoAuth {
+		logger.Warn("--insecure-no-auth: the SpiceDB gRPC API accepts every caller without a key")
+		srvConfig.GRPCAuthFunc = func(ctx context.Context) (context.Context, error) { return ctx, nil }
+	} else {
+		srvConfig.PresharedSecureKey = []string{cfg.PresharedKey}
+	}
+
+	srv, err := srvConfig.Complete(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting SpiceDB (datastore %s): %w", cfg.DatastoreEngine, err)
+	}
+
+	token := cfg.PresharedKey
+	if token == "" {
+		token = "unused" // the server ignores it under --insecure-no-auth
+	}
+	client, err := authzed.NewClient(dialAddress(cfg.GRPCAddr),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpcutil.WithInsecureBearerToken(token),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the embedded SpiceDB: %w", err)
+	}
+	return &Engine{Client: client, logger: logger, server: srv}, nil
+}
+
+func openRemote(cfg Config, logger *zap.Logger) (*Engine, error) {
+	opts := []grpc.DialOption{}
+	if cfg.SpiceDBInsecure {
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(cfg.SpiceDBToken))
+	} else {
+		tlsOpt, err := grpcutil.WithSystemCerts(grpcutil.VerifyCA)
+		if err != nil {
+			return nil, fmt.Errorf("loading system certificates: %w", err)
+		}
+		opts = append(opts, tlsOpt, grpcutil.WithBearerToken(cfg.SpiceDBToken))
+	}
+	client, err := authzed.NewClient(cfg.SpiceDBEndpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to SpiceDB at %s: %w", cfg.SpiceDBEndpoint, err)
+	}
+	logger.Info("using an external SpiceDB cluster", zap.String("endpoint", cfg.SpiceDBEndpoint))
+	return &Engine{Client: client, logger: logger, remote: true}, nil
+}
+
+// Remote reports whether the engine is an external SpiceDB cluster.
+func (e *Engine) Remote() bool { return e.remote }
+
+// Run serves SpiceDB's gRPC API until ctx is cancelled, then shuts it down
+// gracefully. For an external cluster it just waits for ctx.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.server == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return e.server.Run(logging.SpiceDB(e.logger).WithContext(ctx))
+}
+
+// Close releases the client connection.
+func (e *Engine) Close() error { return e.Client.Close() }
+
+// Ready reports whether SpiceDB answers and holds a schema: the datastore is
+// reachable and the schema has been written.
+func (e *Engine) Ready(ctx context.Context) error {
+	_, err := e.Client.ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	if status.Code(err) == codes.NotFound {
+		return errors.New("no schema written yet")
+	}
+	return err
+}
+
+// Migrate brings a SQL datastore's SpiceDB tables to the latest version.
+func Migrate(ctx context.Context, engine, uri string, logger *zap.Logger) error {
+	logger.Info("running SpiceDB datastore migrations", zap.String("engine", engine))
+	err := migration.Run(ctx, &migration.Config{
+		DatastoreEngine: engine,
+		DatastoreURI:    uri,
+		Timeout:         time.Hour,
+		BatchSize:       1000,
+	}, "head")
+	if err != nil {
+		return fmt.Errorf("migrating the %s datastore: %w", engine, err)
+	}
+	return nil
+}
+
+// dialAddress turns a listen address into one a local client can dial.
+func dialAddress(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" || strings.EqualFold(host, "[::]") {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
