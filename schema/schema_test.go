@@ -34,6 +34,9 @@ func TestEmbeddedSchemaCompilesWithoutWarnings(t *testing.T) {
 func TestValidationFiles(t *testing.T) {
 	files, err := filepath.Glob("../testdata/schema/*.yaml")
 	require.NoError(t, err)
+	demo, err := filepath.Glob("../testdata/demo.yaml")
+	files = append(files, demo...)
+	require.NoError(t, err)
 	require.NotEmpty(t, files)
 
 	total := 0

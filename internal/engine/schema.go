@@ -21,7 +21,7 @@ type SchemaChange struct {
 }
 
 // EnsureSchema writes schemaText when no schema is stored, or when the stored
-// one differs. SpiceDB refuses a change that would orphan relationships (a
+// one differs in more than comments. SpiceDB refuses a change that would orphan relationships (a
 // removed relation or type still in use): the error says which, and nothing
 // is changed. It waits for the engine to come up.
 func (e *Engine) EnsureSchema(ctx context.Context, schemaText string) (SchemaChange, error) {

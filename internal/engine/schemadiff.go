@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	caveattypes "github.com/authzed/spicedb/pkg/caveats/types"
 	"github.com/authzed/spicedb/pkg/diff"
@@ -19,8 +20,9 @@ func compileSchema(source, text string) (*compiler.CompiledSchema, error) {
 }
 
 // DiffSchemas lists, one line per change, how updated differs from existing
-// ("account: added-permission view_security"). Comment-only changes count:
-// SpiceDB stores comments, so they are worth writing.
+// ("account: added-permission view_security"). Comment changes are left out:
+// SpiceDB re-renders the comments it stores, so a stored schema never matches
+// its source comment for comment, and comments change no answer.
 func DiffSchemas(existing, updated string) ([]string, error) {
 	oldCompiled, err := compileSchema("stored schema", existing)
 	if err != nil {
@@ -54,6 +56,9 @@ func DiffSchemas(existing, updated string) ([]string, error) {
 	}
 	for ns, nsDiff := range d.ChangedNamespaces {
 		for _, delta := range nsDiff.Deltas() {
+			if strings.Contains(string(delta.Type), "comment") {
+				continue
+			}
 			line := fmt.Sprintf("%s: %s", ns, delta.Type)
 			if delta.RelationName != "" {
 				line += " " + delta.RelationName
@@ -66,6 +71,9 @@ func DiffSchemas(existing, updated string) ([]string, error) {
 	}
 	for c, cDiff := range d.ChangedCaveats {
 		for _, delta := range cDiff.Deltas() {
+			if strings.Contains(string(delta.Type), "comment") {
+				continue
+			}
 			lines = append(lines, fmt.Sprintf("caveat %s: %s", c, delta.Type))
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/authzed/spicedb/pkg/development"
-	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	corev1 "github.com/authzed/spicedb/pkg/proto/core/v1"
+	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	"github.com/authzed/spicedb/pkg/validationfile"
 )
 

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/authzed-go/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/hostaccess/hostaccess/internal/tuples"
+)
+
+func newCheckCommand(streams Streams, conn *connFlags) *cobra.Command {
+	var explain bool
+	cmd := &cobra.Command{
+		Use:   "check RESOURCE PERMISSION SUBJECT",
+		Short: "Ask whether SUBJECT has PERMISSION on RESOURCE (exit 0 allowed, 1 denied, 2 error)",
+		Example: `  hostaccess check account:acme pay_invoices user:carol
+  hostaccess check product:acme-site1 manage user:dave --explain`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			resource, err := tuples.ParseObject(args[0])
+			if err != nil {
+				return err
+			}
+			subject, err := tuples.ParseSubject(args[2])
+			if err != nil {
+				return err
+			}
+			var code int
+			err = conn.withClient(cmd, func(ctx context.Context, client *authzed.Client) error {
+				resp, err := client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+					Resource:    resource,
+					Permission:  args[1],
+					Subject:     subject,
+					Consistency: fullyConsistent(),
+					WithTracing: explain,
+				})
+				if err != nil {
+					return err
+				}
+				code, err = printCheck(streams.Out, conn.output, args, resp, explain)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if code != ExitOK {
+				return exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&explain, "explain", false, "show the relationship path that grants the permission")
+	conn.register(cmd)
+	return cmd
+}
+
+func printCheck(w io.Writer, output string, args []string, resp *v1.CheckPermissionResponse, explain bool) (int, error) {
+	verdict, code := "denied", ExitDenied
+	switch resp.GetPermissionship() {
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
+		verdict, code = "allowed", ExitOK
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
+		verdict, code = "conditional", ExitConditional
+	}
+	var lines []string
+	if explain {
+		lines = explainTrace(resp.GetDebugTrace())
+	}
+	if output == outputJSON {
+		out := map[string]any{
+			"resource": args[0], "permission": args[1], "subject": args[2],
+			"result": verdict, "allowed": code == ExitOK, "checked_at": resp.GetCheckedAt().GetToken(),
+		}
+		if explain {
+			out["explanation"] = lines
+		}
+		return code, printJSON(w, out)
+	}
+	if _, err := fmt.Fprintf(w, "%s: %s %s %s\n", verdict, args[2], args[1], args[0]); err != nil {
+		return code, err
+	}
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return code, err
+		}
+	}
+	return code, nil
+}
+
+// explainTrace renders the branches of a check's debug trace that granted
+// the permission, as an indented tree; for a denial it says so and lists the
+// branches that were tried.
+func explainTrace(trace *v1.DebugInformation) []string {
+	root := trace.GetCheck()
+	if root == nil {
+		return []string{"(the server returned no trace)"}
+	}
+	var lines []string
+	if !granted(root) {
+		lines = append(lines, "no relationship path grants it; tried:")
+		for _, sub := range root.GetSubProblems().GetTraces() {
+			lines = append(lines, "  "+traceLabel(sub))
+		}
+		return lines
+	}
+	var walk func(t *v1.CheckDebugTrace, depth int)
+	walk = func(t *v1.CheckDebugTrace, depth int) {
+		lines = append(lines, strings.Repeat("  ", depth)+"└ "+traceLabel(t))
+		for _, sub := range t.GetSubProblems().GetTraces() {
+			if granted(sub) {
+				walk(sub, depth+1)
+			}
+		}
+	}
+	walk(root, 0)
+	return lines
+}
+
+func granted(t *v1.CheckDebugTrace) bool {
+	return t.GetResult() != v1.CheckDebugTrace_PERMISSIONSHIP_NO_PERMISSION &&
+		t.GetResult() != v1.CheckDebugTrace_PERMISSIONSHIP_UNSPECIFIED
+}
+
+func traceLabel(t *v1.CheckDebugTrace) string {
+	kind := "relation"
+	if t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_PERMISSION {
+		kind = "permission"
+	}
+	label := fmt.Sprintf("%s#%s (%s)", tuples.ObjectString(t.GetResource()), t.GetPermission(), kind)
+	if t.GetWasCachedResult() {
+		label += " [cached]"
+	}
+	if exp := t.GetOptionalExpiresAt(); exp != nil {
+		label += " [expires " + exp.AsTime().UTC().Format("2006-01-02T15:04:05Z") + "]"
+	}
+	return label
+}
