@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/schema"
 )
 
@@ -148,4 +149,61 @@ func TestDiffSchemas(t *testing.T) {
 
 	_, err = engine.DiffSchemas(schema.Hosting, "definition broken {")
 	require.Error(t, err)
+}
+
+// TestEngineOnPostgres runs the embedded engine on a real Postgres: the
+// migrations run, the schema is written, and data survives a restart.
+func TestEngineOnPostgres(t *testing.T) {
+	uri := testutil.PostgresDatabase(t)
+	ctx := context.Background()
+
+	open := func() (*engine.Engine, context.CancelFunc, chan error) {
+		runCtx, cancel := context.WithCancel(ctx)
+		eng, err := engine.Open(runCtx, engine.Config{
+			DatastoreEngine: engine.EnginePostgres,
+			DatastoreURI:    uri,
+			GRPCAddr:        freeAddr(t),
+			PresharedKey:    "k",
+		}, zap.NewNop())
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- eng.Run(runCtx) }()
+		return eng, cancel, done
+	}
+	stop := func(eng *engine.Engine, cancel context.CancelFunc, done chan error) {
+		cancel()
+		require.NoError(t, <-done)
+		require.NoError(t, eng.Close())
+	}
+
+	eng, cancel, done := open()
+	change, err := eng.EnsureSchema(ctx, schema.Hosting)
+	require.NoError(t, err)
+	require.True(t, change.Written)
+	write, err := eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"},
+			Relation: "owner",
+			Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "alice"}},
+		},
+	}}})
+	require.NoError(t, err)
+	stop(eng, cancel, done)
+
+	// Restart on the same database: migrations are a no-op, the schema is
+	// unchanged, and the owner is still there.
+	eng, cancel, done = open()
+	defer stop(eng, cancel, done)
+	change, err = eng.EnsureSchema(ctx, schema.Hosting)
+	require.NoError(t, err)
+	require.False(t, change.Written)
+	resp, err := eng.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"},
+		Permission:  "close",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "alice"}},
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: write.GetWrittenAt()}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, resp.GetPermissionship())
 }

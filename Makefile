@@ -1,0 +1,47 @@
+# hostaccess: `make run` serves the demo on the memory datastore; `make test`
+# runs every test. `make help` lists the rest.
+
+BIN            := bin/hostaccess
+DEV_KEY        ?= hostaccess-dev-key
+TESTFLAGS      ?=
+LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test test-integration bench lint vet fmt tidy clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/hostaccess
+	go build -o $(BIN) ./cmd/hostaccess
+
+run: build ## Serve the demo data on the memory datastore (gRPC :50051, HTTP :8080)
+	./$(BIN) serve --grpc-preshared-key $(DEV_KEY) --bootstrap testdata/demo.yaml
+
+test: ## Run every test with the race detector (Postgres tests need HOSTACCESS_TEST_POSTGRES_URI)
+	@if [ -z "$$HOSTACCESS_TEST_POSTGRES_URI" ]; then echo "$(PG_SKIP_NOTICE)"; fi
+	go test -race $(TESTFLAGS) ./...
+	@if [ -z "$$HOSTACCESS_TEST_POSTGRES_URI" ]; then echo "$(PG_SKIP_NOTICE)"; fi
+
+test-integration: ## Run every test, Postgres ones included, against the local Postgres (or HOSTACCESS_TEST_POSTGRES_URI)
+	HOSTACCESS_TEST_POSTGRES_URI="$${HOSTACCESS_TEST_POSTGRES_URI:-$(LOCAL_PG_URI)}" go test -race $(TESTFLAGS) ./...
+
+bench: ## Run the Go benchmarks (the bench command comes with the benchmark issue)
+	go test -run '^$$' -bench . -benchmem ./...
+
+vet: ## go vet and a gofmt check
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+lint: vet ## vet + golangci-lint (pinned in go.mod's tool block)
+	go tool golangci-lint run ./...
+
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+tidy: ## Tidy go.mod
+	go mod tidy
+
+clean: ## Remove build output
+	rm -rf bin
