@@ -185,11 +185,11 @@ var demoQuestions = []struct {
 	allowed                       bool
 }{
 	{"account:acme", "pay_invoices", "user:carol", true},
-	{"product:acme-site", "manage", "user:carol", false},
-	{"product:acme-site", "manage", "user:dave", true},
+	{"product:acme/site", "manage", "user:carol", false},
+	{"product:acme/site", "manage", "user:dave", true},
 	{"account:acme", "pay_invoices", "user:dave", false},
-	{"product:acme-shop", "manage", "user:agency", true},
-	{"product:acme-mail", "manage", "user:agency", false},
+	{"product:acme/shop", "manage", "user:agency", true},
+	{"product:acme/mail", "manage", "user:agency", false},
 	{"account:resellio", "manage_users", "user:hannah", true},
 	{"account:acme", "manage_users", "user:hannah", false},
 	{"account:acme", "receive_renewal_notices", "contact:acme-renewals", true},
@@ -232,10 +232,10 @@ func TestServeAnswersTheSameThroughCLIAndAuthzedGo(t *testing.T) {
 		viaClient = append(viaClient, "product:"+r.GetResourceObjectId())
 	}
 	sort.Strings(viaClient)
-	require.Equal(t, []string{"product:acme-shop", "product:globex-site"}, viaCLI)
+	require.Equal(t, []string{"product:acme/shop", "product:globex/site"}, viaCLI)
 	require.Equal(t, viaCLI, viaClient)
 
-	res = s.cli(t, "", "lookup-subjects", "product:acme-site", "manage", "user", "--output", "json")
+	res = s.cli(t, "", "lookup-subjects", "product:acme/site", "manage", "user", "--output", "json")
 	require.Equal(t, 0, res.code, res.stderr)
 	require.JSONEq(t, `["user:alice","user:dave"]`, res.stdout)
 }
@@ -243,12 +243,12 @@ func TestServeAnswersTheSameThroughCLIAndAuthzedGo(t *testing.T) {
 func TestCheckExplainShowsThePath(t *testing.T) {
 	s := startServer(t, "--grpc-preshared-key", testKey, "--bootstrap", "../../testdata/demo.yaml")
 
-	res := s.cli(t, "", "check", "product:acme-shop", "manage", "user:agency", "--explain")
+	res := s.cli(t, "", "check", "product:acme/shop", "manage", "user:agency", "--explain")
 	require.Equal(t, 0, res.code, res.stderr)
-	require.Contains(t, res.stdout, "allowed: user:agency manage product:acme-shop")
+	require.Contains(t, res.stdout, "allowed: user:agency manage product:acme/shop")
 	require.Contains(t, res.stdout, "tag:acme/client-x#technician")
 
-	res = s.cli(t, "", "check", "product:acme-site", "manage", "user:carol", "--explain")
+	res = s.cli(t, "", "check", "product:acme/site", "manage", "user:carol", "--explain")
 	require.Equal(t, 1, res.code)
 	require.Contains(t, res.stdout, "no relationship path grants it")
 }
