@@ -1,0 +1,169 @@
+// Package directory defines where hostaccess keeps what is not access:
+// account names and limits, people's e-mails and names, invitation metadata,
+// contact details and the audit log. Relationships in SpiceDB stay the only
+// truth for who may do what; nothing here ever decides a check.
+//
+// A Store is built from small role interfaces. Every implementation must
+// pass the conformance suite in package directorytest.
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors every Store returns, wrapped or not.
+var (
+	// ErrNotFound: no record with that key.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a record with that key already exists, or a
+	// compare-and-set found another state than expected.
+	ErrConflict = errors.New("conflict")
+)
+
+// Account is an account's directory record.
+type Account struct {
+	ID        string
+	Name      string
+	HostID    string
+	AdminCap  int // administrators allowed, pending invitations included
+	CreatedAt time.Time
+}
+
+// Person is what the directory knows of a login: filled in when an
+// invitation is accepted or an account created.
+type Person struct {
+	UserID      string
+	Email       string // normalised: trimmed, lower case
+	DisplayName string
+	UpdatedAt   time.Time
+}
+
+// InvitationStatus is where an invitation is in its life.
+type InvitationStatus string
+
+// Invitation statuses. Only pending invitations can be accepted; expiry is
+// read from ExpiresAt, not stored as a status.
+const (
+	InvitationPending    InvitationStatus = "pending"
+	InvitationAccepted   InvitationStatus = "accepted"
+	InvitationRevoked    InvitationStatus = "revoked"
+	InvitationSuperseded InvitationStatus = "superseded" // regenerated: a newer link replaced it
+)
+
+// Invitation is an invitation's metadata. The token itself is never stored:
+// only its SHA-256 hash.
+type Invitation struct {
+	ID        string
+	AccountID string
+	Email     string // normalised
+	TokenHash []byte
+	// Access is the offered access, as the domain layer encodes it.
+	Access       json.RawMessage
+	InvitedBy    string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	Status       InvitationStatus
+	StatusAt     time.Time
+	StatusBy     string // who accepted, revoked or regenerated it
+	SupersededBy string // the invitation that replaced it, when regenerated
+}
+
+// Contact is a contact's details (a person without a login).
+type Contact struct {
+	ID        string
+	AccountID string
+	Name      string
+	Email     string
+	Phone     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AuditEntry records one change: who made it, when, through which flow.
+type AuditEntry struct {
+	Seq       int64 // assigned by the store, increasing
+	Time      time.Time
+	Actor     string // "user:alice" or "service:billing"
+	Flow      string // "invite", "accept_invitation", "set_access", ...
+	AccountID string
+	Target    string // what the change was about: "user:carol", "invitation:acme/x1"
+	Before    json.RawMessage
+	After     json.RawMessage
+	ZedToken  string // the revision of the relationship write, if any
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	AccountID string // required
+	BeforeSeq int64  // only entries with Seq < BeforeSeq; 0 for the newest
+	Limit     int    // at most this many; 0 means 100
+}
+
+// Accounts stores account records.
+type Accounts interface {
+	// CreateAccount stores a new account; ErrConflict if the id exists.
+	CreateAccount(ctx context.Context, a Account) error
+	// UpdateAccount replaces an existing account; ErrNotFound if absent.
+	UpdateAccount(ctx context.Context, a Account) error
+	GetAccount(ctx context.Context, id string) (Account, error)
+	// GetAccounts returns the accounts found among ids (absent ones are left out).
+	GetAccounts(ctx context.Context, ids []string) (map[string]Account, error)
+	DeleteAccount(ctx context.Context, id string) error
+}
+
+// People stores people's e-mails and names.
+type People interface {
+	// PutPerson creates or replaces a person.
+	PutPerson(ctx context.Context, p Person) error
+	GetPerson(ctx context.Context, userID string) (Person, error)
+	// GetPeople returns the people found among userIDs.
+	GetPeople(ctx context.Context, userIDs []string) (map[string]Person, error)
+}
+
+// Invitations stores invitation metadata.
+type Invitations interface {
+	// CreateInvitation stores a new invitation; ErrConflict if the id or
+	// the token hash exists.
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	GetInvitation(ctx context.Context, id string) (Invitation, error)
+	GetInvitationByTokenHash(ctx context.Context, hash []byte) (Invitation, error)
+	// ListInvitations lists an account's invitations with one of the given
+	// statuses (all when none), oldest first.
+	ListInvitations(ctx context.Context, accountID string, statuses ...InvitationStatus) ([]Invitation, error)
+	// SetInvitationStatus moves an invitation from one status to another
+	// (compare-and-set): ErrConflict if it is not in status from.
+	SetInvitationStatus(ctx context.Context, id string, from, to InvitationStatus, by string, at time.Time, supersededBy string) error
+}
+
+// Contacts stores contact details.
+type Contacts interface {
+	// PutContact creates or replaces a contact.
+	PutContact(ctx context.Context, c Contact) error
+	GetContact(ctx context.Context, id string) (Contact, error)
+	// GetContacts returns the contacts found among ids.
+	GetContacts(ctx context.Context, ids []string) (map[string]Contact, error)
+	ListContacts(ctx context.Context, accountID string) ([]Contact, error)
+	DeleteContact(ctx context.Context, id string) error
+}
+
+// Audit stores the audit log, append-only.
+type Audit interface {
+	// AppendAudit stores an entry and returns it with its Seq.
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// Store is everything the directory holds.
+type Store interface {
+	Accounts
+	People
+	Invitations
+	Contacts
+	Audit
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,248 @@
+package hostaccess
+
+import (
+	"context"
+	"fmt"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// NewAccount describes an account to create.
+type NewAccount struct {
+	ID         string
+	Name       string
+	OwnerID    string
+	OwnerEmail string
+	OwnerName  string
+	// HostID is the provider or reseller the account belongs to (optional).
+	HostID string
+	// Delegated lets the host's staff manage the account's users (seed 004:
+	// on by default for accounts created as managed).
+	Delegated bool
+}
+
+// CreateAccount creates an account with its owner. Service identities and
+// the host's staff may create accounts.
+func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (Result, error) {
+	if err := validName("account id", in.ID); err != nil {
+		return Result{}, err
+	}
+	if err := validName("owner id", in.OwnerID); err != nil {
+		return Result{}, err
+	}
+	if in.Delegated && in.HostID == "" {
+		return Result{}, invalidf("delegation needs a host (HostID)")
+	}
+	var needs []need
+	if in.HostID != "" {
+		if err := validName("host id", in.HostID); err != nil {
+			return Result{}, err
+		}
+		needs = append(needs, need{resource: ref(typeHost, in.HostID), permission: "manage_accounts", what: "create accounts for host " + in.HostID})
+	} else if !actor.isSystem() {
+		return Result{}, forbiddenf("only a service identity creates an account without a host")
+	}
+	if err := s.authorize(ctx, actor, needs); err != nil {
+		return Result{}, err
+	}
+	if in.OwnerEmail != "" {
+		email, err := NormalizeEmail(in.OwnerEmail)
+		if err != nil {
+			return Result{}, err
+		}
+		in.OwnerEmail = email
+	}
+
+	now := s.now().UTC()
+	if err := s.dir.CreateAccount(ctx, directory.Account{ID: in.ID, Name: in.Name, HostID: in.HostID, AdminCap: DefaultAdminCap, CreatedAt: now}); err != nil {
+		return Result{}, fromDirectory(err, "account "+in.ID+" already exists")
+	}
+	owner := relationship(typeAccount, in.ID, "owner", typeUser, in.OwnerID)
+	updates := []*v1.RelationshipUpdate{touch(owner)}
+	if in.HostID != "" {
+		updates = append(updates, touch(relationship(typeAccount, in.ID, "host", typeHost, in.HostID)))
+	}
+	if in.Delegated {
+		updates = append(updates, touch(relationship(typeAccount, in.ID, "delegated_to", typeHost, in.HostID)))
+	}
+	// An account id is never reused while its relationships exist.
+	token, err := s.write(ctx, updates, []*v1.Precondition{mustBeFree(typeAccount, in.ID, "owner")})
+	if err != nil {
+		_ = s.dir.DeleteAccount(ctx, in.ID) // undo the record of an account that never came to be
+		if Code(err) == "conflict" {
+			return Result{}, fmt.Errorf("%w: account %s already has an owner", ErrConflict, in.ID)
+		}
+		return Result{}, err
+	}
+	if in.OwnerEmail != "" || in.OwnerName != "" {
+		if err := s.dir.PutPerson(ctx, directory.Person{UserID: in.OwnerID, Email: in.OwnerEmail, DisplayName: in.OwnerName, UpdatedAt: now}); err != nil {
+			return result(token), fromDirectory(err, "owner "+in.OwnerID)
+		}
+	}
+	return result(token), s.audit(ctx, actor, "create_account", in.ID, "account:"+in.ID, nil, in, token)
+}
+
+// CloseAccount removes every access to an account at once (owners, members,
+// delegation, pending invitations) in one write, then clears what is left.
+// Only an owner or a service identity closes an account.
+func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID string) (Result, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "close", what: "close account " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	var updates []*v1.RelationshipUpdate
+	for _, r := range st.rels {
+		if r.GetResource().GetObjectType() == typeAccount || r.GetResource().GetObjectType() == typeInvitation || r.GetResource().GetObjectType() == typeSeat {
+			updates = append(updates, remove(r))
+		}
+	}
+	token, err := s.write(ctx, updates, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	// Products, groups and tags are now unreachable (every grant is gated by
+	// account access); remove them too, but their removal changes no answer.
+	for _, typ := range []string{typeProduct, typeGroup, typeTag} {
+		if _, err := s.client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceIdPrefix: accountID + "/"}}); err != nil {
+			return result(token), fromSpiceDB(err)
+		}
+	}
+	if err := s.dir.DeleteAccount(ctx, accountID); err != nil {
+		return result(token), fromDirectory(err, "account "+accountID)
+	}
+	return result(token), s.audit(ctx, actor, "close_account", accountID, "account:"+accountID, nil, nil, token)
+}
+
+// SetAdminCap sets how many administrators an account may have (3 by
+// default). Only the host's staff (or a service identity) may change it.
+func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string, adminCap int) error {
+	if adminCap < 1 || adminCap > 100 {
+		return invalidf("administrator cap %d: use 1 to 100", adminCap)
+	}
+	acct, _, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "set_admin_cap", what: "change the administrator cap of " + accountID}}); err != nil {
+		return err
+	}
+	before := acct.AdminCap
+	acct.AdminCap = adminCap
+	if err := s.dir.UpdateAccount(ctx, acct); err != nil {
+		return fromDirectory(err, "account "+accountID)
+	}
+	return s.audit(ctx, actor, "set_admin_cap", accountID, "account:"+accountID, before, adminCap, nil)
+}
+
+// SetDelegation turns the host's management of the account's users on or
+// off. Switching it off removes the host staff's reach at once.
+func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID string, on bool) (Result, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "change_delegation", what: "change the delegation of " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	host := st.host()
+	if host == "" {
+		return Result{}, invalidf("account %s has no host to delegate to", accountID)
+	}
+	rel := relationship(typeAccount, accountID, "delegated_to", typeHost, host)
+	op := touch(rel)
+	if !on {
+		op = remove(rel)
+	}
+	token, err := s.write(ctx, []*v1.RelationshipUpdate{op}, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
+	return result(token), s.audit(ctx, actor, "set_delegation", accountID, "host:"+host, before, on, token)
+}
+
+// TransferOwnership makes member `to` an owner and the acting owner a
+// member holding keep (nothing: the previous owner leaves), in one write.
+func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID, to string, keep *Access) (Result, error) {
+	if actor.isSystem() {
+		return Result{}, invalidf("ownership is transferred by the owner; a service identity uses AddOwner and RemoveMember")
+	}
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "transfer the ownership of " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	if !st.isOwner(actor.UserID) {
+		return Result{}, forbiddenf("%s is not an owner of %s", actor, accountID)
+	}
+	memberTuple := st.memberTuple(to)
+	if memberTuple == nil {
+		return Result{}, notFoundf("%s is not a member of %s: invite them first", to, accountID)
+	}
+	var keepAccess Access
+	if keep != nil {
+		if keepAccess, err = keep.normalize(); err != nil {
+			return Result{}, err
+		}
+	}
+	// The new owner's member grants go (an owner holds every right); the
+	// previous owner's footprint is replaced by keep.
+	var updates []*v1.RelationshipUpdate
+	for _, r := range st.userTuples(to) {
+		updates = append(updates, remove(r))
+	}
+	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, to)))
+	var desired []*v1.Relationship
+	if keep != nil {
+		desired = accessTuples(accountID, actor.UserID, keepAccess)
+	}
+	updates = append(updates, diff(st.userTuples(actor.UserID), desired)...)
+	pre := []*v1.Precondition{
+		mustExist(relationship(typeAccount, accountID, "owner", typeUser, actor.UserID)),
+		mustExist(memberTuple),
+	}
+	if keepAccess.Administrator {
+		return Result{}, invalidf("keep the previous owner as administrator with SetAccess after the transfer")
+	}
+	token, err := s.write(ctx, updates, pre)
+	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, fmt.Errorf("%w: the owners or members of %s changed meanwhile; try again", ErrConflict, accountID)
+		}
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, "transfer_ownership", accountID, "user:"+to, map[string]string{"owner": actor.UserID}, map[string]any{"owner": to, "previous_owner_keeps": keep}, token)
+}
+
+// AddOwner makes a member an additional owner. Only owners (or a service
+// identity) add owners.
+func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "add an owner to " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	memberTuple := st.memberTuple(userID)
+	if memberTuple == nil {
+		return Result{}, notFoundf("%s is not a member of %s: invite them first", userID, accountID)
+	}
+	var updates []*v1.RelationshipUpdate
+	for _, r := range st.userTuples(userID) {
+		updates = append(updates, remove(r))
+	}
+	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, userID)))
+	token, err := s.write(ctx, updates, []*v1.Precondition{mustExist(memberTuple)})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, "add_owner", accountID, "user:"+userID, st.accessOf(userID), "owner", token)
+}

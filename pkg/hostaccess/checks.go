@@ -1,0 +1,371 @@
+package hostaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// Check is one question: may Subject (TYPE:ID, e.g. "user:carol") do
+// Permission on Resource (TYPE:ID, e.g. "account:acme")?
+type Check struct {
+	Resource   string `json:"resource"`
+	Permission string `json:"permission"`
+	Subject    string `json:"subject"`
+}
+
+// Answer is the answer to a Check.
+type Answer struct {
+	Check
+	Allowed bool `json:"allowed"`
+	// Conditional is true when the answer depends on missing caveat context.
+	Conditional bool `json:"conditional,omitempty"`
+	// Error is set when this question could not be answered (bulk only).
+	Error string `json:"error,omitempty"`
+}
+
+// CheckOptions tune a check.
+type CheckOptions struct {
+	// AtLeastAsFresh is a ZedToken from a write; the answer reflects at
+	// least that write.
+	AtLeastAsFresh string
+}
+
+func parseObject(kind, s string) (*v1.ObjectReference, error) {
+	typ, id, ok := strings.Cut(s, ":")
+	if !ok || typ == "" || id == "" {
+		return nil, invalidf("%s %q: want TYPE:ID, e.g. account:acme", kind, s)
+	}
+	return ref(typ, id), nil
+}
+
+// consistency: answers are never served from before the caller's token, and
+// without one they are fully consistent, so a removal is never answered from
+// stale data. (Per-account freshness tokens, which let unchanged accounts
+// use the cache, are the consistency tokens work.)
+func consistency(opts CheckOptions) *v1.Consistency {
+	if opts.AtLeastAsFresh != "" {
+		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: opts.AtLeastAsFresh}}}
+	}
+	return fullyConsistent()
+}
+
+// Can answers one question.
+func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, error) {
+	answers, err := s.CanAll(ctx, []Check{c}, opts)
+	if err != nil {
+		return Answer{}, err
+	}
+	if answers[0].Error != "" {
+		return Answer{}, invalidf("%s", answers[0].Error)
+	}
+	return answers[0], nil
+}
+
+// maxBulk bounds one CanAll call (SpiceDB's own bulk limit is 1,000).
+const maxBulk = 1000
+
+// CanAll answers a page of questions in one round trip.
+func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions) ([]Answer, error) {
+	if len(checks) == 0 {
+		return nil, nil
+	}
+	if len(checks) > maxBulk {
+		return nil, invalidf("%d questions: at most %d per call", len(checks), maxBulk)
+	}
+	items := make([]*v1.CheckBulkPermissionsRequestItem, len(checks))
+	for i, c := range checks {
+		res, err := parseObject("resource", c.Resource)
+		if err != nil {
+			return nil, err
+		}
+		sub, err := parseObject("subject", c.Subject)
+		if err != nil {
+			return nil, err
+		}
+		if c.Permission == "" {
+			return nil, invalidf("question %d has no permission", i+1)
+		}
+		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}}
+	}
+	resp, err := s.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: consistency(opts), Items: items})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	out := make([]Answer, len(checks))
+	for i, pair := range resp.GetPairs() {
+		out[i] = Answer{Check: checks[i]}
+		if e := pair.GetError(); e != nil {
+			out[i].Error = e.GetMessage()
+			continue
+		}
+		switch pair.GetItem().GetPermissionship() {
+		case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
+			out[i].Allowed = true
+		case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
+			out[i].Conditional = true
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReference, permission, subjectType string) ([]string, error) {
+	stream, err := s.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
+		Resource: resource, Permission: permission, SubjectObjectType: subjectType, Consistency: fullyConsistent(),
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	var ids []string
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fromSpiceDB(err)
+		}
+		if resp.GetSubject().GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, resp.GetSubject().GetSubjectObjectId())
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func (s *Service) lookupResources(ctx context.Context, resourceType, permission string, sub *v1.SubjectReference) ([]string, error) {
+	stream, err := s.client.LookupResources(ctx, &v1.LookupResourcesRequest{
+		ResourceObjectType: resourceType, Permission: permission, Subject: sub, Consistency: fullyConsistent(),
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	var ids []string
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fromSpiceDB(err)
+		}
+		if resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, resp.GetResourceObjectId())
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// AccountSummary is one line of the switch-account list.
+type AccountSummary struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Owner   bool   `json:"owner"`
+	Summary string `json:"summary"`
+}
+
+// SwitchList is what the switch-account page shows.
+type SwitchList struct {
+	Accounts []AccountSummary `json:"accounts"`
+	// Single is set when the person has exactly one account: their session
+	// goes straight to it.
+	Single *AccountSummary `json:"single,omitempty"`
+}
+
+// summaryPermissions are the capabilities a switch-list line mentions.
+var summaryPermissions = []struct{ permission, label string }{
+	{"close", "owner"},
+	{"pay_invoices", "invoices"},
+	{"open_ticket", "support"},
+	{"manage_domains", "domains"},
+	{"manage_security", "security"},
+	{"manage_users", "users"},
+	{"manage_all_products", "all products"},
+	{"view_everything", "read-only"},
+}
+
+// SwitchAccounts lists the accounts a person can switch to, each with a
+// one-line summary of their rights there.
+func (s *Service) SwitchAccounts(ctx context.Context, userID string) (SwitchList, error) {
+	if err := validName("user id", userID); err != nil {
+		return SwitchList{}, err
+	}
+	ids, err := s.lookupResources(ctx, typeAccount, "switch_to", subject(typeUser, userID))
+	if err != nil {
+		return SwitchList{}, err
+	}
+	out := SwitchList{Accounts: []AccountSummary{}}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var checks []Check
+	for _, id := range ids {
+		for _, p := range summaryPermissions {
+			checks = append(checks, Check{Resource: "account:" + id, Permission: p.permission, Subject: "user:" + userID})
+		}
+	}
+	var answers []Answer
+	for start := 0; start < len(checks); start += maxBulk {
+		part, err := s.CanAll(ctx, checks[start:min(start+maxBulk, len(checks))], CheckOptions{})
+		if err != nil {
+			return SwitchList{}, err
+		}
+		answers = append(answers, part...)
+	}
+	accounts, err := s.dir.GetAccounts(ctx, ids)
+	if err != nil {
+		return SwitchList{}, fromDirectory(err, "accounts")
+	}
+	for i, id := range ids {
+		line := AccountSummary{ID: id, Name: accounts[id].Name}
+		var labels []string
+		for j, p := range summaryPermissions {
+			if !answers[i*len(summaryPermissions)+j].Allowed {
+				continue
+			}
+			if p.permission == "close" {
+				line.Owner = true
+				break
+			}
+			labels = append(labels, p.label)
+		}
+		switch {
+		case line.Owner:
+			line.Summary = "owner: every right"
+		case len(labels) == 0:
+			line.Summary = "scoped product access"
+		default:
+			line.Summary = strings.Join(labels, ", ")
+		}
+		out.Accounts = append(out.Accounts, line)
+	}
+	if len(out.Accounts) == 1 {
+		out.Single = &out.Accounts[0]
+	}
+	return out, nil
+}
+
+// Holder is someone who holds a permission, and why.
+type Holder struct {
+	Subject string `json:"subject"`
+	// Reasons are the grants that give it: "account:acme#owner",
+	// "tag:acme/client-x#technician", "host:nordhost#admin (delegation)".
+	Reasons []string `json:"reasons"`
+}
+
+// WhoCan answers the auditor's question: who can do permission on resource
+// (an account or one of its products, groups or tags), and through which
+// grant. Anyone who sees the account's users may ask.
+func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission string) ([]Holder, error) {
+	res, err := parseObject("resource", resource)
+	if err != nil {
+		return nil, err
+	}
+	accountID := res.GetObjectId()
+	if res.GetObjectType() != typeAccount {
+		var ok bool
+		if accountID, _, ok = strings.Cut(res.GetObjectId(), "/"); !ok {
+			return nil, invalidf("resource %s belongs to no account", resource)
+		}
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "audit account " + accountID}}); err != nil {
+		return nil, err
+	}
+	ids, err := s.lookupSubjects(ctx, res, permission, typeUser)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Holder, 0, len(ids))
+	for _, id := range ids {
+		resp, err := s.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+			Resource: res, Permission: permission, Subject: subject(typeUser, id), Consistency: fullyConsistent(), WithTracing: true,
+		})
+		if err != nil {
+			return nil, fromSpiceDB(err)
+		}
+		out = append(out, Holder{Subject: "user:" + id, Reasons: reasons(resp.GetDebugTrace().GetCheck())})
+	}
+	return out, nil
+}
+
+// reasons extracts the granting relations from a check trace: the leaves
+// that found the subject, leaving out the access gate every grant passes.
+func reasons(t *v1.CheckDebugTrace) []string {
+	var out []string
+	var walk func(t *v1.CheckDebugTrace)
+	walk = func(t *v1.CheckDebugTrace) {
+		if t == nil || t.GetResult() != v1.CheckDebugTrace_PERMISSIONSHIP_HAS_PERMISSION {
+			return
+		}
+		subs := t.GetSubProblems().GetTraces()
+		granting := 0
+		for _, sub := range subs {
+			if sub.GetResult() == v1.CheckDebugTrace_PERMISSIONSHIP_HAS_PERMISSION {
+				granting++
+				walk(sub)
+			}
+		}
+		if granting == 0 && t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_RELATION {
+			label := fmt.Sprintf("%s:%s#%s", t.GetResource().GetObjectType(), t.GetResource().GetObjectId(), t.GetPermission())
+			if t.GetResource().GetObjectType() == typeHost {
+				label += " (delegation)"
+			}
+			if t.GetPermission() != "member" && t.GetPermission() != "access" && !slices.Contains(out, label) {
+				out = append(out, label)
+			}
+		}
+	}
+	walk(t)
+	return out
+}
+
+// AccessReport is what one person can reach: the auditor's other question.
+type AccessReport struct {
+	UserID   string           `json:"user_id"`
+	Accounts []AccountSummary `json:"accounts"`
+	// Products the person can manage, by id (ACCOUNT/NAME).
+	Products []string `json:"products"`
+}
+
+// ReachOf reports what a person can reach. Service identities may ask about
+// anyone; a person may ask about themselves.
+func (s *Service) ReachOf(ctx context.Context, actor Actor, userID string) (AccessReport, error) {
+	if err := actor.validate(); err != nil {
+		return AccessReport{}, err
+	}
+	if !actor.isSystem() && actor.UserID != userID {
+		return AccessReport{}, forbiddenf("%s may only ask what they themselves can reach", actor)
+	}
+	list, err := s.SwitchAccounts(ctx, userID)
+	if err != nil {
+		return AccessReport{}, err
+	}
+	products, err := s.lookupResources(ctx, typeProduct, "manage", subject(typeUser, userID))
+	if err != nil {
+		return AccessReport{}, err
+	}
+	return AccessReport{UserID: userID, Accounts: list.Accounts, Products: products}, nil
+}
+
+// AuditLog lists an account's changes, newest first.
+func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]directory.AuditEntry, error) {
+	if err := validName("account id", accountID); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "read the audit log of " + accountID}}); err != nil {
+		return nil, err
+	}
+	entries, err := s.dir.ListAudit(ctx, directory.AuditFilter{AccountID: accountID, BeforeSeq: beforeSeq, Limit: limit})
+	if err != nil {
+		return nil, fromDirectory(err, "audit of "+accountID)
+	}
+	return entries, nil
+}

@@ -1,0 +1,137 @@
+package hostaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// Domain errors. Flows wrap them with detail (fmt.Errorf("%w: ...")); test
+// with errors.Is. Code gives each its stable machine code.
+var (
+	ErrInvalidArgument        = errors.New("invalid argument")
+	ErrNotFound               = errors.New("not found")
+	ErrConflict               = errors.New("conflict")
+	ErrForbidden              = errors.New("forbidden")
+	ErrEscalation             = errors.New("escalation")
+	ErrLastOwner              = errors.New("last owner")
+	ErrAdminCapReached        = errors.New("administrator cap reached")
+	ErrInvitationExpired      = errors.New("invitation expired")
+	ErrInvitationRevoked      = errors.New("invitation revoked")
+	ErrInvitationRegenerated  = errors.New("invitation regenerated")
+	ErrInvitationUsed         = errors.New("invitation already used")
+	ErrInvitationNotFound     = errors.New("invitation not found")
+	ErrEmailMismatch          = errors.New("e-mail mismatch")
+	ErrEmailNotVerified       = errors.New("e-mail not verified")
+	ErrUnavailable            = errors.New("unavailable")
+	errInvitationNotPending   = errors.New("invitation no longer pending")
+	errPreconditionFailedRace = errors.New("the state changed during the operation")
+)
+
+// codes maps each domain error to its stable machine code, in match order.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrInvalidArgument, "invalid_argument"},
+	{ErrNotFound, "not_found"},
+	{ErrConflict, "conflict"},
+	{ErrForbidden, "forbidden"},
+	{ErrEscalation, "escalation"},
+	{ErrLastOwner, "last_owner"},
+	{ErrAdminCapReached, "admin_cap_reached"},
+	{ErrInvitationExpired, "invitation_expired"},
+	{ErrInvitationRevoked, "invitation_revoked"},
+	{ErrInvitationRegenerated, "invitation_regenerated"},
+	{ErrInvitationUsed, "invitation_used"},
+	{ErrInvitationNotFound, "invitation_not_found"},
+	{ErrEmailMismatch, "email_mismatch"},
+	{ErrEmailNotVerified, "email_not_verified"},
+	{errInvitationNotPending, "invitation_not_pending"},
+	{errPreconditionFailedRace, "conflict"},
+	{ErrUnavailable, "unavailable"},
+}
+
+// Code returns the stable machine code of err ("last_owner", "forbidden",
+// ...), or "internal" for an error that is not a domain error.
+func Code(err error) string {
+	for _, ec := range errorCodes {
+		if errors.Is(err, ec.err) {
+			return ec.code
+		}
+	}
+	return "internal"
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+}
+
+func forbiddenf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
+
+// fromSpiceDB turns an engine error into a domain error. Precondition
+// failures are the flows' business (they know what the precondition meant),
+// so they come back as errPreconditionFailedRace for the flow to interpret.
+func fromSpiceDB(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.FailedPrecondition:
+		if isPreconditionFailure(st) {
+			return fmt.Errorf("%w: %s", errPreconditionFailedRace, st.Message())
+		}
+		return fmt.Errorf("%w: %s", ErrInvalidArgument, st.Message())
+	case codes.InvalidArgument:
+		return fmt.Errorf("%w: %s", ErrInvalidArgument, st.Message())
+	case codes.AlreadyExists:
+		return fmt.Errorf("%w: %s", ErrConflict, st.Message())
+	case codes.NotFound:
+		return fmt.Errorf("%w: %s", ErrNotFound, st.Message())
+	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
+		return fmt.Errorf("%w: the access engine: %s", ErrUnavailable, st.Message())
+	default:
+		return fmt.Errorf("access engine: %w", err)
+	}
+}
+
+func isPreconditionFailure(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(interface{ GetReason() string }); ok && info.GetReason() == "ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE" {
+			return true
+		}
+	}
+	return false
+}
+
+// fromDirectory turns a directory error into a domain error.
+func fromDirectory(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, directory.ErrNotFound):
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	case errors.Is(err, directory.ErrConflict):
+		return fmt.Errorf("%w: %s", ErrConflict, what)
+	default:
+		return fmt.Errorf("directory: %s: %w", what, err)
+	}
+}

@@ -1,0 +1,527 @@
+package hostaccess
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// NormalizeEmail trims and lower-cases an address after checking it is one:
+// invitations are bound to the normalised address.
+func NormalizeEmail(s string) (string, error) {
+	addr, err := mail.ParseAddress(strings.TrimSpace(s))
+	if err != nil || addr.Name != "" || !strings.Contains(addr.Address, "@") {
+		return "", invalidf("%q is not an e-mail address", s)
+	}
+	return strings.ToLower(addr.Address), nil
+}
+
+// tokenBytes is the invitation token's entropy: 256 random bits.
+const tokenBytes = 32
+
+func newToken() (token string, hash []byte, err error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, err
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token), nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func newID(accountID string) (string, error) {
+	b := make([]byte, 9)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return objectID(accountID, base64.RawURLEncoding.EncodeToString(b)), nil
+}
+
+// Invitation is an invitation as listed to those who manage users.
+type Invitation struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"account_id"`
+	Email     string    `json:"email"`
+	Access    Access    `json:"access"`
+	InvitedBy string    `json:"invited_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Status is pending, accepted, revoked, superseded or expired.
+	Status string `json:"status"`
+}
+
+// InvitationLink is what the inviter gets: the link to copy (or the bare
+// token when no URL template is configured), and whether it was e-mailed.
+type InvitationLink struct {
+	Invitation Invitation `json:"invitation"`
+	Token      string     `json:"token"`
+	URL        string     `json:"url,omitempty"`
+	Emailed    bool       `json:"emailed"`
+	// EmailError says why the e-mail was not sent (the link still works).
+	EmailError string `json:"email_error,omitempty"`
+	Result
+}
+
+// Invite offers access to an e-mail address. Only holders of user
+// management invite, and only with rights and scope they hold themselves.
+// An administrator invitation takes a seat under the account's cap until it
+// is accepted, revoked or expires.
+func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	if access, err = access.normalize(); err != nil {
+		return InvitationLink{}, err
+	}
+	acct, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	scopePre, err := s.checkGrant(ctx, actor, st, "", Access{}, access)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+
+	id, err := newID(accountID)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	token, hash, err := newToken()
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	now := s.now().UTC()
+	expires := now.Add(s.ttl).Truncate(time.Second)
+	updates, pre, err := invitationTuples(st, acct, id, actor, access, expires, nil)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	pre = append(pre, scopePre...)
+
+	inv := directory.Invitation{
+		ID: id, AccountID: accountID, Email: email, TokenHash: hash, Access: mustJSON(access),
+		InvitedBy: actor.String(), CreatedAt: now, ExpiresAt: expires, Status: directory.InvitationPending, StatusAt: now,
+	}
+	// The directory record comes first: an invitation never exists in
+	// SpiceDB without the metadata needed to accept or revoke it.
+	if err := s.dir.CreateInvitation(ctx, inv); err != nil {
+		return InvitationLink{}, fromDirectory(err, "invitation "+id)
+	}
+	token2, err := s.write(ctx, updates, pre)
+	if err != nil {
+		_ = s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationRevoked, "hostaccess: write failed", now, "")
+		if Code(err) == "conflict" && access.Administrator {
+			return InvitationLink{}, fmt.Errorf("%w: another administrator took the last seat of %s meanwhile", ErrAdminCapReached, accountID)
+		}
+		return InvitationLink{}, err
+	}
+	link := s.deliver(ctx, actor, acct, inv, token)
+	link.Result = result(token2)
+	return link, s.audit(ctx, actor, "invite", accountID, "invitation:"+id, nil, map[string]any{"email": email, "access": access, "expires_at": expires}, token2)
+}
+
+// invitationTuples are the relationships of a pending invitation, and the
+// preconditions that keep an administrator seat race-free. reuseSeat is the
+// seat a regenerated invitation inherits.
+func invitationTuples(st *accountState, acct directory.Account, id string, actor Actor, access Access, expires time.Time, reuseSeat *string) ([]*v1.RelationshipUpdate, []*v1.Precondition, error) {
+	updates := []*v1.RelationshipUpdate{touch(expiring(relationship(typeInvitation, id, "account", typeAccount, acct.ID), &expires))}
+	if !actor.isSystem() {
+		updates = append(updates, touch(relationship(typeInvitation, id, "inviter", typeUser, actor.UserID)))
+	}
+	var pre []*v1.Precondition
+	if access.Administrator {
+		seat := ""
+		if reuseSeat != nil {
+			seat = *reuseSeat
+		} else {
+			free, ok := st.freeSeat(acct.AdminCap)
+			if !ok {
+				return nil, nil, fmt.Errorf("%w: %s has %d of %d administrator seats taken (pending invitations count)", ErrAdminCapReached, acct.ID, st.seatsHeld(), acct.AdminCap)
+			}
+			seat = free
+			pre = append(pre, mustBeFree(typeSeat, seat, "holder"))
+		}
+		updates = append(updates, touch(expiring(relationship(typeSeat, seat, "holder", typeInvitation, id), &expires)))
+	}
+	return updates, pre, nil
+}
+
+// deliver builds the link and e-mails it when a mailer is configured. A
+// delivery failure does not fail the invitation: the inviter gets the link.
+func (s *Service) deliver(ctx context.Context, actor Actor, acct directory.Account, inv directory.Invitation, token string) InvitationLink {
+	link := InvitationLink{Invitation: toInvitation(inv, s.now()), Token: token}
+	if s.urlTmpl != "" {
+		link.URL = strings.ReplaceAll(s.urlTmpl, "{token}", url.PathEscape(token))
+	}
+	if s.mailer == nil {
+		return link
+	}
+	if link.URL == "" {
+		link.EmailError = "no invitation URL template is configured"
+		return link
+	}
+	inviter := actor.String()
+	if actor.UserID != "" {
+		if p, err := s.dir.GetPerson(ctx, actor.UserID); err == nil && p.DisplayName != "" {
+			inviter = p.DisplayName
+		}
+	}
+	name := acct.Name
+	if name == "" {
+		name = acct.ID
+	}
+	err := s.mailer.SendInvitation(ctx, InvitationMail{To: inv.Email, AccountName: name, InviterName: inviter, Link: link.URL, ExpiresAt: inv.ExpiresAt})
+	if err != nil {
+		s.log.Warn("invitation e-mail not sent; the inviter has the link", zap.String("invitation", inv.ID), zap.Error(err))
+		link.EmailError = err.Error()
+		return link
+	}
+	link.Emailed = true
+	return link
+}
+
+func toInvitation(inv directory.Invitation, now time.Time) Invitation {
+	var access Access
+	_ = json.Unmarshal(inv.Access, &access)
+	status := string(inv.Status)
+	if inv.Status == directory.InvitationPending && !now.Before(inv.ExpiresAt) {
+		status = "expired"
+	}
+	return Invitation{
+		ID: inv.ID, AccountID: inv.AccountID, Email: inv.Email, Access: access, InvitedBy: inv.InvitedBy,
+		CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt, Status: status,
+	}
+}
+
+// ListInvitations lists an account's invitations, newest last, with their
+// status (expired ones included, so a panel can offer to regenerate them).
+func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID string) ([]Invitation, error) {
+	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "see the invitations of " + accountID}}); err != nil {
+		return nil, err
+	}
+	invs, err := s.dir.ListInvitations(ctx, accountID)
+	if err != nil {
+		return nil, fromDirectory(err, "invitations of "+accountID)
+	}
+	now := s.now()
+	out := make([]Invitation, 0, len(invs))
+	for _, inv := range invs {
+		out = append(out, toInvitation(inv, now))
+	}
+	return out, nil
+}
+
+// pendingInvitation loads an invitation an actor wants to revoke or
+// regenerate, checking the actor manages the account's users.
+func (s *Service) pendingInvitation(ctx context.Context, actor Actor, id string) (directory.Invitation, *accountState, directory.Account, error) {
+	inv, err := s.dir.GetInvitation(ctx, id)
+	if err != nil {
+		return directory.Invitation{}, nil, directory.Account{}, fromDirectory(err, "invitation "+id)
+	}
+	acct, st, err := s.loadAccount(ctx, inv.AccountID)
+	if err != nil {
+		return directory.Invitation{}, nil, directory.Account{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(inv.AccountID), permission: "manage_users", what: "manage the invitations of " + inv.AccountID}}); err != nil {
+		return directory.Invitation{}, nil, directory.Account{}, err
+	}
+	if err := notPendingError(inv, s.now()); err != nil {
+		return directory.Invitation{}, nil, directory.Account{}, err
+	}
+	return inv, st, acct, nil
+}
+
+// notPendingError says why an invitation can no longer be used.
+func notPendingError(inv directory.Invitation, now time.Time) error {
+	switch inv.Status {
+	case directory.InvitationAccepted:
+		return fmt.Errorf("%w: invitation %s was accepted", ErrInvitationUsed, inv.ID)
+	case directory.InvitationRevoked:
+		return fmt.Errorf("%w: invitation %s was revoked", ErrInvitationRevoked, inv.ID)
+	case directory.InvitationSuperseded:
+		return fmt.Errorf("%w: invitation %s was replaced by a new link", ErrInvitationRegenerated, inv.ID)
+	}
+	if !now.Before(inv.ExpiresAt) {
+		return fmt.Errorf("%w: invitation %s expired at %s", ErrInvitationExpired, inv.ID, inv.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// consumeInvitation are the updates removing a pending invitation's
+// relationships, and the precondition that it is still pending: accept,
+// revoke and regenerate all carry it, so exactly one of them wins.
+func consumeInvitation(st *accountState, inv directory.Invitation) ([]*v1.RelationshipUpdate, *v1.Precondition) {
+	var updates []*v1.RelationshipUpdate
+	for _, r := range st.find(typeInvitation, inv.ID, "", "", "") {
+		updates = append(updates, remove(r))
+	}
+	for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv.ID) {
+		updates = append(updates, remove(r))
+	}
+	return updates, mustExist(relationship(typeInvitation, inv.ID, "account", typeAccount, inv.AccountID))
+}
+
+// lostRace interprets a failed consume precondition: the invitation was
+// used, revoked, regenerated or expired meanwhile.
+func (s *Service) lostRace(ctx context.Context, id string) error {
+	inv, err := s.dir.GetInvitation(ctx, id)
+	if err == nil {
+		if e := notPendingError(inv, s.now()); e != nil {
+			return e
+		}
+	}
+	return fmt.Errorf("%w: invitation %s is no longer pending (accepted, revoked, regenerated or expired meanwhile)", errInvitationNotPending, id)
+}
+
+// RevokeInvitation cancels a pending invitation: its link stops working at once.
+func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) (Result, error) {
+	inv, st, _, err := s.pendingInvitation(ctx, actor, id)
+	if err != nil {
+		return Result{}, err
+	}
+	updates, pre := consumeInvitation(st, inv)
+	if len(updates) == 0 {
+		return Result{}, s.lostRace(ctx, id)
+	}
+	token, err := s.write(ctx, updates, []*v1.Precondition{pre})
+	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, s.lostRace(ctx, id)
+		}
+		return Result{}, err
+	}
+	if err := s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationRevoked, actor.String(), s.now().UTC(), ""); err != nil {
+		return result(token), fromDirectory(err, "invitation "+id)
+	}
+	return result(token), s.audit(ctx, actor, "revoke_invitation", inv.AccountID, "invitation:"+id, "pending", "revoked", token)
+}
+
+// RegenerateInvitation replaces an invitation's link with a new one (and a
+// new expiry): the old link stops working at once.
+func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id string) (InvitationLink, error) {
+	inv, err := s.dir.GetInvitation(ctx, id)
+	if err != nil {
+		return InvitationLink{}, fromDirectory(err, "invitation "+id)
+	}
+	// An expired invitation can be regenerated: that is what the link is for.
+	if inv.Status != directory.InvitationPending {
+		return InvitationLink{}, notPendingError(inv, s.now())
+	}
+	acct, st, err := s.loadAccount(ctx, inv.AccountID)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(inv.AccountID), permission: "manage_users", what: "manage the invitations of " + inv.AccountID}}); err != nil {
+		return InvitationLink{}, err
+	}
+	var access Access
+	if err := json.Unmarshal(inv.Access, &access); err != nil {
+		return InvitationLink{}, fmt.Errorf("invitation %s: stored access unreadable: %w", id, err)
+	}
+	newInvID, err := newID(inv.AccountID)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	token, hash, err := newToken()
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	now := s.now().UTC()
+	expires := now.Add(s.ttl).Truncate(time.Second)
+
+	consume, consumePre := consumeInvitation(st, inv)
+	var pre []*v1.Precondition
+	if len(consume) > 0 && now.Before(inv.ExpiresAt) {
+		pre = append(pre, consumePre)
+	}
+	var seat *string
+	if held := st.seatOf(typeInvitation, inv.ID); held != nil {
+		id := held.GetResource().GetObjectId()
+		seat = &id
+	}
+	updates, seatPre, err := invitationTuples(st, acct, newInvID, actor, access, expires, seat)
+	if err != nil {
+		return InvitationLink{}, err
+	}
+	pre = append(pre, seatPre...)
+	fresh := directory.Invitation{
+		ID: newInvID, AccountID: inv.AccountID, Email: inv.Email, TokenHash: hash, Access: inv.Access,
+		InvitedBy: actor.String(), CreatedAt: now, ExpiresAt: expires, Status: directory.InvitationPending, StatusAt: now,
+	}
+	if err := s.dir.CreateInvitation(ctx, fresh); err != nil {
+		return InvitationLink{}, fromDirectory(err, "invitation "+newInvID)
+	}
+	written, err := s.write(ctx, append(consume, updates...), pre)
+	if err != nil {
+		_ = s.dir.SetInvitationStatus(ctx, newInvID, directory.InvitationPending, directory.InvitationRevoked, "hostaccess: write failed", now, "")
+		if Code(err) == "conflict" {
+			return InvitationLink{}, s.lostRace(ctx, id)
+		}
+		return InvitationLink{}, err
+	}
+	if err := s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationSuperseded, actor.String(), now, newInvID); err != nil {
+		return InvitationLink{}, fromDirectory(err, "invitation "+id)
+	}
+	link := s.deliver(ctx, actor, acct, fresh, token)
+	link.Result = result(written)
+	return link, s.audit(ctx, actor, "regenerate_invitation", inv.AccountID, "invitation:"+id, id, newInvID, written)
+}
+
+// Login is the accepting person, as the provider's login system knows them.
+type Login struct {
+	UserID        string
+	Email         string
+	EmailVerified bool
+	DisplayName   string
+}
+
+// Acceptance is the outcome of accepting an invitation.
+type Acceptance struct {
+	AccountID string `json:"account_id"`
+	// Access is what the person now holds on the account.
+	Access Access `json:"access"`
+	// Merged is true when the person already had access: the invitation
+	// added to it without lowering anything.
+	Merged bool `json:"merged"`
+	// Owner is true when the person owns the account (nothing to add).
+	Owner bool `json:"owner,omitempty"`
+	Result
+}
+
+// AcceptInvitation grants exactly the invited access to the login presenting
+// the token, if the login's verified e-mail is the invited one. The
+// invitation is consumed in the same write: it works once.
+func (s *Service) AcceptInvitation(ctx context.Context, token string, login Login) (Acceptance, error) {
+	if err := validName("user id", login.UserID); err != nil {
+		return Acceptance{}, err
+	}
+	if strings.TrimSpace(token) == "" {
+		return Acceptance{}, invalidf("the invitation token is empty")
+	}
+	inv, err := s.dir.GetInvitationByTokenHash(ctx, hashToken(strings.TrimSpace(token)))
+	if errors.Is(err, directory.ErrNotFound) {
+		return Acceptance{}, fmt.Errorf("%w: no invitation has this token (a regenerated link replaces the old one)", ErrInvitationNotFound)
+	}
+	if err != nil {
+		return Acceptance{}, fromDirectory(err, "invitation")
+	}
+	if err := notPendingError(inv, s.now()); err != nil {
+		return Acceptance{}, err
+	}
+	email, err := NormalizeEmail(login.Email)
+	if err != nil {
+		return Acceptance{}, err
+	}
+	if !login.EmailVerified {
+		return Acceptance{}, fmt.Errorf("%w: %s must verify %s before accepting", ErrEmailNotVerified, login.UserID, email)
+	}
+	if email != inv.Email {
+		return Acceptance{}, fmt.Errorf("%w: the invitation was sent to another address than the login's", ErrEmailMismatch)
+	}
+	var invited Access
+	if err := json.Unmarshal(inv.Access, &invited); err != nil {
+		return Acceptance{}, fmt.Errorf("invitation %s: stored access unreadable: %w", inv.ID, err)
+	}
+	_, st, err := s.loadAccount(ctx, inv.AccountID)
+	if err != nil {
+		return Acceptance{}, err
+	}
+
+	consume, consumePre := consumeInvitation(st, inv)
+	if len(consume) == 0 {
+		return Acceptance{}, s.lostRace(ctx, inv.ID)
+	}
+	out := Acceptance{AccountID: inv.AccountID}
+	updates := consume
+	switch {
+	case st.isOwner(login.UserID):
+		out.Owner, out.Merged = true, true
+	default:
+		current := st.userTuples(login.UserID)
+		granted := invited
+		if st.memberTuple(login.UserID) != nil {
+			granted = union(st.accessOf(login.UserID), invited)
+			out.Merged = true
+		} else {
+			// Leftovers of an earlier membership (if any) do not come back.
+			for _, r := range current {
+				if r.GetResource().GetObjectType() != typeSeat {
+					updates = append(updates, remove(r))
+				}
+			}
+			current = nil
+		}
+		out.Access = granted
+		updates = append(updates, diff(withoutSeats(current), accessTuples(inv.AccountID, login.UserID, granted))...)
+		if granted.Administrator && st.seatOf(typeUser, login.UserID) == nil {
+			held := st.seatOf(typeInvitation, inv.ID)
+			if held == nil {
+				return Acceptance{}, fmt.Errorf("%w: invitation %s lost its administrator seat", errInvitationNotPending, inv.ID)
+			}
+			updates = append(updates, touch(relationship(typeSeat, held.GetResource().GetObjectId(), "holder", typeUser, login.UserID)))
+		}
+	}
+	written, err := s.write(ctx, dedupe(updates), []*v1.Precondition{consumePre})
+	if err != nil {
+		if Code(err) == "conflict" {
+			return Acceptance{}, s.lostRace(ctx, inv.ID)
+		}
+		return Acceptance{}, err
+	}
+	out.Result = result(written)
+	now := s.now().UTC()
+	if err := s.dir.SetInvitationStatus(ctx, inv.ID, directory.InvitationPending, directory.InvitationAccepted, "user:"+login.UserID, now, ""); err != nil {
+		return out, fromDirectory(err, "invitation "+inv.ID)
+	}
+	if err := s.dir.PutPerson(ctx, directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName, UpdatedAt: now}); err != nil {
+		return out, fromDirectory(err, "person "+login.UserID)
+	}
+	return out, s.audit(ctx, Person(login.UserID), "accept_invitation", inv.AccountID, "invitation:"+inv.ID, nil, out, written)
+}
+
+func withoutSeats(rels []*v1.Relationship) []*v1.Relationship {
+	var out []*v1.Relationship
+	for _, r := range rels {
+		if r.GetResource().GetObjectType() != typeSeat && !(r.GetResource().GetObjectType() == typeAccount && r.GetRelation() == "owner") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// dedupe keeps the last update per relationship: a write may not name the
+// same relationship twice.
+func dedupe(updates []*v1.RelationshipUpdate) []*v1.RelationshipUpdate {
+	last := map[string]int{}
+	for i, u := range updates {
+		last[key(u.GetRelationship())] = i
+	}
+	out := make([]*v1.RelationshipUpdate, 0, len(last))
+	for i, u := range updates {
+		if last[key(u.GetRelationship())] == i {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,255 @@
+package hostaccess
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// additions is what desired holds that current does not.
+func additions(current, desired Access) Access {
+	add := Access{Administrator: desired.Administrator && !current.Administrator}
+	for _, r := range desired.Rights {
+		if !slices.Contains(current.Rights, r) {
+			add.Rights = append(add.Rights, r)
+		}
+	}
+	add.Technical = scopeAdditions(current.Technical, desired.Technical)
+	add.View = scopeAdditions(current.View, desired.View)
+	return add
+}
+
+func scopeAdditions(current, desired ProductScope) ProductScope {
+	if current.All {
+		return ProductScope{}
+	}
+	if desired.All {
+		return ProductScope{All: true}
+	}
+	var add ProductScope
+	for _, p := range desired.Products {
+		if !slices.Contains(current.Products, p) {
+			add.Products = append(add.Products, p)
+		}
+	}
+	for _, g := range desired.Groups {
+		if !slices.Contains(current.Groups, g) {
+			add.Groups = append(add.Groups, g)
+		}
+	}
+	for _, t := range desired.Tags {
+		if !slices.Contains(current.Tags, t) {
+			add.Tags = append(add.Tags, t)
+		}
+	}
+	return add
+}
+
+func (a Access) grantsAnything() bool {
+	return a.Administrator || len(a.Rights) > 0 || !a.Technical.Empty() || !a.View.Empty()
+}
+
+// checkGrant enforces the grant rules for changing target's access from
+// current to desired: the actor manages users, grants nothing it does not
+// hold, and does not raise its own rights. It returns the preconditions
+// keeping newly granted products, groups and tags in existence.
+func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState, target string, current, desired Access) ([]*v1.Precondition, error) {
+	add := additions(current, desired)
+	if actor.UserID != "" && actor.UserID == target && add.grantsAnything() {
+		return nil, fmt.Errorf("%w: %s cannot raise their own rights", ErrEscalation, actor)
+	}
+	scopePre, err := st.scopeExists(add.Technical)
+	if err != nil {
+		return nil, err
+	}
+	viewPre, err := st.scopeExists(add.View)
+	if err != nil {
+		return nil, err
+	}
+	acct := accountRef(st.id)
+	needs := []need{{resource: acct, permission: "manage_users", what: "manage the users of " + st.id}}
+	if add.Administrator {
+		needs = append(needs, need{resource: acct, permission: "act_as_administrator", escalation: true, what: "the administrator role"})
+	}
+	for _, r := range add.Rights {
+		needs = append(needs, need{resource: acct, permission: grantPermission[r], escalation: true, what: "the " + string(r) + " right"})
+	}
+	needs = append(needs, scopeNeeds(st.id, add.Technical, "manage", "manage_all_products", "technical")...)
+	needs = append(needs, scopeNeeds(st.id, add.View, "view", "view_all_products", "view")...)
+	if err := s.authorize(ctx, actor, needs); err != nil {
+		return nil, err
+	}
+	return append(scopePre, viewPre...), nil
+}
+
+func scopeNeeds(accountID string, p ProductScope, permission, allPermission, label string) []need {
+	var needs []need
+	if p.All {
+		needs = append(needs, need{resource: accountRef(accountID), permission: allPermission, escalation: true, what: label + " access to all products"})
+	}
+	for _, n := range p.Products {
+		needs = append(needs, need{resource: ref(typeProduct, objectID(accountID, n)), permission: permission, escalation: true, what: label + " access to product " + n})
+	}
+	for _, n := range p.Groups {
+		needs = append(needs, need{resource: ref(typeGroup, objectID(accountID, n)), permission: permission, escalation: true, what: label + " access to group " + n})
+	}
+	for _, n := range p.Tags {
+		needs = append(needs, need{resource: ref(typeTag, objectID(accountID, n)), permission: permission, escalation: true, what: label + " access to tag " + n})
+	}
+	return needs
+}
+
+// Member is a person with access to an account, with their effective rights.
+type Member struct {
+	UserID      string `json:"user_id"`
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+	Owner       bool   `json:"owner"`
+	// Access is what a member holds; owners hold every right.
+	Access  Access `json:"access"`
+	Summary string `json:"summary"`
+}
+
+// ListMembers lists an account's owners and members with their rights.
+func (s *Service) ListMembers(ctx context.Context, actor Actor, accountID string) ([]Member, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "see the users of " + accountID}}); err != nil {
+		return nil, err
+	}
+	owners, members := st.owners(), st.members()
+	people, err := s.dir.GetPeople(ctx, append(slices.Clone(owners), members...))
+	if err != nil {
+		return nil, fromDirectory(err, "people of "+accountID)
+	}
+	out := make([]Member, 0, len(owners)+len(members))
+	for _, id := range owners {
+		p := people[id]
+		out = append(out, Member{UserID: id, Email: p.Email, DisplayName: p.DisplayName, Owner: true, Summary: "owner: every right"})
+	}
+	for _, id := range members {
+		if st.isOwner(id) {
+			continue
+		}
+		p := people[id]
+		a := st.accessOf(id)
+		out = append(out, Member{UserID: id, Email: p.Email, DisplayName: p.DisplayName, Access: a, Summary: a.Summary()})
+	}
+	return out, nil
+}
+
+// SetAccess replaces a member's rights and product scope; the change takes
+// effect at once. Only holders of user management change rights, only
+// within what they hold themselves, and never raising their own.
+func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, error) {
+	access, err := access.normalize()
+	if err != nil {
+		return Result{}, err
+	}
+	acct, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if st.isOwner(userID) {
+		return Result{}, invalidf("%s owns %s and holds every right: transfer the ownership first", userID, accountID)
+	}
+	memberTuple := st.memberTuple(userID)
+	if memberTuple == nil {
+		return Result{}, notFoundf("%s is not a member of %s", userID, accountID)
+	}
+	current := st.accessOf(userID)
+	pre, err := s.checkGrant(ctx, actor, st, userID, current, access)
+	if err != nil {
+		return Result{}, err
+	}
+	pre = append(pre, mustExist(memberTuple))
+	updates := diff(withoutSeats(st.userTuples(userID)), accessTuples(accountID, userID, access))
+
+	seat := st.seatOf(typeUser, userID)
+	switch {
+	case access.Administrator && seat == nil:
+		free, ok := st.freeSeat(acct.AdminCap)
+		if !ok {
+			return Result{}, fmt.Errorf("%w: %s has %d of %d administrator seats taken (pending invitations count)", ErrAdminCapReached, accountID, st.seatsHeld(), acct.AdminCap)
+		}
+		updates = append(updates, touch(relationship(typeSeat, free, "holder", typeUser, userID)))
+		pre = append(pre, mustBeFree(typeSeat, free, "holder"))
+	case !access.Administrator && seat != nil:
+		updates = append(updates, remove(seat))
+	}
+	token, err := s.write(ctx, updates, pre)
+	if err != nil {
+		if Code(err) == "conflict" {
+			if access.Administrator && seat == nil {
+				return Result{}, fmt.Errorf("%w: another administrator took the last seat of %s meanwhile", ErrAdminCapReached, accountID)
+			}
+			return Result{}, fmt.Errorf("%w: %s left %s or a granted product changed meanwhile", ErrConflict, userID, accountID)
+		}
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, "set_access", accountID, "user:"+userID, current, access, token)
+}
+
+// RemoveMember removes a person's access to one account at once: every
+// grant of theirs on it goes in one write; other members and the person's
+// other accounts are untouched. A member may always leave; removing someone
+// else needs user management, and removing an owner needs an owner. The
+// last owner can never be removed.
+func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	leaving := actor.UserID == userID
+	isOwner := st.isOwner(userID)
+	var needs []need
+	switch {
+	case isOwner && !leaving:
+		needs = append(needs, need{resource: accountRef(accountID), permission: "transfer_ownership", what: "remove an owner of " + accountID})
+	case !leaving:
+		needs = append(needs, need{resource: accountRef(accountID), permission: "manage_users", what: "manage the users of " + accountID})
+	}
+	if err := s.authorize(ctx, actor, needs); err != nil {
+		return Result{}, err
+	}
+	tuples := st.userTuples(userID)
+	if len(tuples) == 0 || (!isOwner && st.memberTuple(userID) == nil) {
+		return Result{}, notFoundf("%s is not a member of %s", userID, accountID)
+	}
+	var pre []*v1.Precondition
+	if isOwner {
+		// Another owner must remain: the write requires one of them still
+		// there, so two owners removing each other cannot both succeed.
+		var other string
+		for _, o := range st.owners() {
+			if o != userID {
+				other = o
+				break
+			}
+		}
+		if other == "" {
+			return Result{}, fmt.Errorf("%w: %s is the last owner of %s; transfer the ownership first", ErrLastOwner, userID, accountID)
+		}
+		pre = append(pre, mustExist(relationship(typeAccount, accountID, "owner", typeUser, other)))
+	}
+	updates := make([]*v1.RelationshipUpdate, 0, len(tuples))
+	for _, r := range tuples {
+		updates = append(updates, remove(r))
+	}
+	token, err := s.write(ctx, updates, pre)
+	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, fmt.Errorf("%w: %s would be left without an owner (the other owner left meanwhile)", ErrLastOwner, accountID)
+		}
+		return Result{}, err
+	}
+	before := "owner"
+	if !isOwner {
+		before = st.accessOf(userID).Summary()
+	}
+	return result(token), s.audit(ctx, actor, "remove_member", accountID, "user:"+userID, before, nil, token)
+}

@@ -1,0 +1,170 @@
+package hostaccess
+
+import (
+	"context"
+	"fmt"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// AddProduct adds a product to an account, optionally in groups and with
+// tags. Its object id is ACCOUNT/NAME (product:acme/site). Holders of
+// all-products technical access (and service identities) add products;
+// grouping and tagging widen scoped grants, so they also need user management.
+func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name string, groups, tags []string) (Result, error) {
+	if err := validName("product", name); err != nil {
+		return Result{}, err
+	}
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return Result{}, err
+	}
+	needs := []need{{resource: accountRef(accountID), permission: "manage_all_products", what: "add products to " + accountID}}
+	if len(groups)+len(tags) > 0 {
+		needs = append(needs, need{resource: accountRef(accountID), permission: "organize_products", what: "group or tag products of " + accountID})
+	}
+	if err := s.authorize(ctx, actor, needs); err != nil {
+		return Result{}, err
+	}
+	id := objectID(accountID, name)
+	updates := []*v1.RelationshipUpdate{create(relationship(typeProduct, id, "account", typeAccount, accountID))}
+	for _, g := range groups {
+		u, err := membershipUpdates(accountID, id, typeGroup, "group", g)
+		if err != nil {
+			return Result{}, err
+		}
+		updates = append(updates, u...)
+	}
+	for _, t := range tags {
+		u, err := membershipUpdates(accountID, id, typeTag, "tagged", t)
+		if err != nil {
+			return Result{}, err
+		}
+		updates = append(updates, u...)
+	}
+	if st.has(typeProduct, id, "account", "", "") {
+		return Result{}, fmt.Errorf("%w: product %s already exists", ErrConflict, id)
+	}
+	token, err := s.write(ctx, updates, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, "add_product", accountID, "product:"+id, nil, map[string]any{"groups": groups, "tags": tags}, token)
+}
+
+// membershipUpdates put product id in a group or under a tag, creating the
+// group or tag object if needed.
+func membershipUpdates(accountID, productID, typ, relation, name string) ([]*v1.RelationshipUpdate, error) {
+	if err := validName(typ, name); err != nil {
+		return nil, err
+	}
+	objID := objectID(accountID, name)
+	return []*v1.RelationshipUpdate{
+		touch(relationship(typ, objID, "account", typeAccount, accountID)),
+		touch(relationship(typeProduct, productID, relation, typ, objID)),
+	}, nil
+}
+
+// RemoveProduct removes a product and every grant on it, in one write.
+func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, name string) (Result, error) {
+	st, id, err := s.productState(ctx, accountID, name)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_all_products", what: "remove products of " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	var updates []*v1.RelationshipUpdate
+	for _, r := range st.find(typeProduct, id, "", "", "") {
+		updates = append(updates, remove(r))
+	}
+	token, err := s.write(ctx, updates, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, "remove_product", accountID, "product:"+id, nil, nil, token)
+}
+
+// SetProductGroup puts a product in a group (in=true) or takes it out.
+func (s *Service) SetProductGroup(ctx context.Context, actor Actor, accountID, name, group string, in bool) (Result, error) {
+	return s.setMembership(ctx, actor, accountID, name, typeGroup, "group", group, in, "group_product")
+}
+
+// SetProductTag tags a product (in=true) or removes the tag: untagging
+// removes the reach of that tag's grants at once.
+func (s *Service) SetProductTag(ctx context.Context, actor Actor, accountID, name, tag string, in bool) (Result, error) {
+	return s.setMembership(ctx, actor, accountID, name, typeTag, "tagged", tag, in, "tag_product")
+}
+
+func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, name, typ, relation, label string, in bool, flow string) (Result, error) {
+	_, id, err := s.productState(ctx, accountID, name)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: ref(typeProduct, id), permission: "change_access", what: "group or tag products of " + accountID}}); err != nil {
+		return Result{}, err
+	}
+	updates, err := membershipUpdates(accountID, id, typ, relation, label)
+	if err != nil {
+		return Result{}, err
+	}
+	if !in {
+		updates = []*v1.RelationshipUpdate{remove(updates[1].GetRelationship())}
+	}
+	token, err := s.write(ctx, updates, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	return result(token), s.audit(ctx, actor, flow, accountID, "product:"+id, nil, map[string]any{typ: label, "in": in}, token)
+}
+
+func (s *Service) productState(ctx context.Context, accountID, name string) (*accountState, string, error) {
+	if err := validName("product", name); err != nil {
+		return nil, "", err
+	}
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return nil, "", err
+	}
+	id := objectID(accountID, name)
+	if !st.has(typeProduct, id, "account", typeAccount, accountID) {
+		return nil, "", notFoundf("product %s", id)
+	}
+	return st, id, nil
+}
+
+// Product is a product with its groups and tags.
+type Product struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Groups []string `json:"groups,omitempty"`
+	Tags   []string `json:"tags,omitempty"`
+}
+
+// ListProducts lists an account's products. Anyone with access to the
+// account may list them.
+func (s *Service) ListProducts(ctx context.Context, actor Actor, accountID string) ([]Product, error) {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view", what: "see account " + accountID}}); err != nil {
+		return nil, err
+	}
+	var out []Product
+	for _, r := range st.find(typeProduct, "", "account", typeAccount, accountID) {
+		id := r.GetResource().GetObjectId()
+		name, _ := nameIn(accountID, id)
+		p := Product{ID: id, Name: name}
+		for _, g := range st.find(typeProduct, id, "group", typeGroup, "") {
+			n, _ := nameIn(accountID, g.GetSubject().GetObject().GetObjectId())
+			p.Groups = append(p.Groups, n)
+		}
+		for _, t := range st.find(typeProduct, id, "tagged", typeTag, "") {
+			n, _ := nameIn(accountID, t.GetSubject().GetObject().GetObjectId())
+			p.Tags = append(p.Tags, n)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,249 @@
+// Package hostaccess is the domain layer of hostaccess: the invitation,
+// grant, contact, delegation and switch-account flows of a hosting client
+// area, turned into SpiceDB relationship writes and permission lookups, with
+// the rules a schema cannot carry (last owner, administrator cap, no
+// escalation, invitation expiry and e-mail binding) enforced here.
+//
+// Every flow that changes access is ONE WriteRelationships call, guarded by
+// preconditions on the state it decided from, so racing calls end with one
+// winner and no broken invariant. Directory data (names, e-mails, invitation
+// metadata, contacts, audit) lives in a directory.Store; it never decides a
+// check.
+package hostaccess
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// Defaults.
+const (
+	DefaultInvitationTTL = 7 * 24 * time.Hour
+	DefaultAdminCap      = 3
+)
+
+// Engine is the part of SpiceDB's v1 API the service uses; an
+// *authzed.Client satisfies it.
+type Engine interface {
+	v1.PermissionsServiceClient
+}
+
+// InvitationMailer delivers invitation links; optional.
+type InvitationMailer interface {
+	SendInvitation(ctx context.Context, m InvitationMail) error
+}
+
+// InvitationMail is what an invitation e-mail says.
+type InvitationMail struct {
+	To          string
+	AccountName string
+	InviterName string
+	Link        string
+	ExpiresAt   time.Time
+}
+
+// Config configures a Service.
+type Config struct {
+	Engine    Engine
+	Directory directory.Store
+	Logger    *zap.Logger
+	// InvitationTTL is how long an invitation stays valid (7 days by default).
+	InvitationTTL time.Duration
+	// InviteURLTemplate builds invitation links: "{token}" is replaced by the
+	// token, e.g. https://panel.example.com/invite/{token}. Empty: no link,
+	// only the token.
+	InviteURLTemplate string
+	// Mailer sends invitation e-mails when set.
+	Mailer InvitationMailer
+	// Now is the clock (time.Now by default); tests move it.
+	Now func() time.Time
+}
+
+// Service runs the flows. It is safe for concurrent use.
+type Service struct {
+	client  Engine
+	dir     directory.Store
+	log     *zap.Logger
+	ttl     time.Duration
+	urlTmpl string
+	mailer  InvitationMailer
+	now     func() time.Time
+}
+
+// New builds a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("hostaccess: Config.Engine is required")
+	}
+	if cfg.Directory == nil {
+		return nil, errors.New("hostaccess: Config.Directory is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.InvitationTTL == 0 {
+		cfg.InvitationTTL = DefaultInvitationTTL
+	}
+	if cfg.InvitationTTL < time.Minute {
+		return nil, fmt.Errorf("hostaccess: InvitationTTL %s is too short", cfg.InvitationTTL)
+	}
+	if cfg.InviteURLTemplate != "" && !strings.Contains(cfg.InviteURLTemplate, "{token}") {
+		return nil, fmt.Errorf("hostaccess: InviteURLTemplate %q has no {token}", cfg.InviteURLTemplate)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{
+		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
+		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now,
+	}, nil
+}
+
+// Actor is who performs a call: a person (a login) or a service identity
+// (the provider's own platform, trusted for every flow, still audited).
+type Actor struct {
+	UserID  string
+	Service string
+}
+
+// Person is the actor for a login.
+func Person(userID string) Actor { return Actor{UserID: userID} }
+
+// System is the actor for a trusted service identity.
+func System(name string) Actor { return Actor{Service: name} }
+
+func (a Actor) String() string {
+	if a.Service != "" {
+		return "service:" + a.Service
+	}
+	return "user:" + a.UserID
+}
+
+func (a Actor) validate() error {
+	switch {
+	case a.UserID != "" && a.Service != "":
+		return invalidf("an actor is a person or a service, not both")
+	case a.UserID != "":
+		return validName("actor user id", a.UserID)
+	case a.Service != "":
+		return nil
+	default:
+		return invalidf("every call names its actor (a user id or a service identity)")
+	}
+}
+
+func (a Actor) isSystem() bool { return a.Service != "" }
+
+// Result is what a flow that changed access returns.
+type Result struct {
+	// ZedToken is the revision of the write: pass it to Can to read your
+	// own writes from a cache-friendly snapshot.
+	ZedToken string `json:"zed_token"`
+}
+
+// need is one permission the actor must hold for a flow to go ahead.
+type need struct {
+	resource   *v1.ObjectReference
+	permission string
+	// escalation marks a grant check: a refusal is ErrEscalation, not ErrForbidden.
+	escalation bool
+	what       string
+}
+
+// authorize checks, in one bulk call, that the actor holds every needed
+// permission. Service identities hold them all.
+func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) error {
+	if err := actor.validate(); err != nil {
+		return err
+	}
+	if actor.isSystem() || len(needs) == 0 {
+		return nil
+	}
+	items := make([]*v1.CheckBulkPermissionsRequestItem, len(needs))
+	for i, n := range needs {
+		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: n.resource, Permission: n.permission, Subject: subject(typeUser, actor.UserID)}
+	}
+	resp, err := s.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fullyConsistent(), Items: items})
+	if err != nil {
+		return fromSpiceDB(err)
+	}
+	for i, pair := range resp.GetPairs() {
+		if pair.GetError() != nil {
+			return fmt.Errorf("%w: checking %s: %s", ErrInvalidArgument, needs[i].what, pair.GetError().GetMessage())
+		}
+		if pair.GetItem().GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+			n := needs[i]
+			if n.escalation {
+				return fmt.Errorf("%w: %s cannot grant %s: they do not hold it themselves", ErrEscalation, actor, n.what)
+			}
+			return fmt.Errorf("%w: %s may not %s", ErrForbidden, actor, n.what)
+		}
+	}
+	return nil
+}
+
+// write applies updates atomically under preconditions.
+func (s *Service) write(ctx context.Context, updates []*v1.RelationshipUpdate, pre []*v1.Precondition) (*v1.ZedToken, error) {
+	if len(updates) == 0 {
+		return nil, nil
+	}
+	resp, err := s.client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates, OptionalPreconditions: pre})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	return resp.GetWrittenAt(), nil
+}
+
+// audit appends an audit entry. The change it records already happened, so
+// a failure here is logged loudly and returned to the caller.
+func (s *Service) audit(ctx context.Context, actor Actor, flow, accountID, target string, before, after any, token *v1.ZedToken) error {
+	entry := directory.AuditEntry{
+		Time: s.now().UTC(), Actor: actor.String(), Flow: flow, AccountID: accountID, Target: target,
+		Before: mustJSON(before), After: mustJSON(after), ZedToken: token.GetToken(),
+	}
+	if _, err := s.dir.AppendAudit(ctx, entry); err != nil {
+		s.log.Error("audit entry not recorded", zap.String("flow", flow), zap.String("account", accountID), zap.String("target", target), zap.Error(err))
+		return fmt.Errorf("the change was applied but its audit entry was not recorded: %w", err)
+	}
+	return nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(fmt.Sprintf("%q", fmt.Sprint(v)))
+	}
+	return b
+}
+
+func result(token *v1.ZedToken) Result { return Result{ZedToken: token.GetToken()} }
+
+// loadAccount reads an existing account's directory record and relationships.
+func (s *Service) loadAccount(ctx context.Context, accountID string) (directory.Account, *accountState, error) {
+	if err := validName("account id", accountID); err != nil {
+		return directory.Account{}, nil, err
+	}
+	acct, err := s.dir.GetAccount(ctx, accountID)
+	if err != nil {
+		return directory.Account{}, nil, fromDirectory(err, "account "+accountID)
+	}
+	st, err := s.readAccount(ctx, accountID)
+	if err != nil {
+		return directory.Account{}, nil, err
+	}
+	return acct, st, nil
+}
+
+func accountRef(id string) *v1.ObjectReference { return ref(typeAccount, id) }

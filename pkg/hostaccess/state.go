@@ -1,0 +1,280 @@
+package hostaccess
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// accountState is every relationship of one account, read at one revision:
+// the account object itself and every object whose id starts with the
+// account's id (products, groups, tags, seats, invitations, contacts).
+type accountState struct {
+	id   string
+	rels []*v1.Relationship
+}
+
+// prefixedTypes are the object types whose ids start with "ACCOUNT/".
+var prefixedTypes = []string{typeProduct, typeGroup, typeTag, typeSeat, typeInvitation}
+
+// readAccount reads an account's relationships, fully consistent: the flows
+// that follow decide from this state and guard their writes with
+// preconditions on it.
+func (s *Service) readAccount(ctx context.Context, accountID string) (*accountState, error) {
+	st := &accountState{id: accountID}
+	rels, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeAccount, OptionalResourceId: accountID}, fullyConsistent())
+	if err != nil {
+		return nil, err
+	}
+	st.rels = append(st.rels, rels...)
+	consistency := fullyConsistent()
+	if at != nil {
+		consistency = atSnapshot(at) // the rest at the same revision
+	}
+	for _, typ := range prefixedTypes {
+		rels, _, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typ, OptionalResourceIdPrefix: accountID + "/"}, consistency)
+		if err != nil {
+			return nil, err
+		}
+		st.rels = append(st.rels, rels...)
+	}
+	return st, nil
+}
+
+// find returns the relationships matching the non-empty fields.
+func (st *accountState) find(resType, resID, relation, subType, subID string) []*v1.Relationship {
+	var out []*v1.Relationship
+	for _, r := range st.rels {
+		if (resType == "" || r.GetResource().GetObjectType() == resType) &&
+			(resID == "" || r.GetResource().GetObjectId() == resID) &&
+			(relation == "" || r.GetRelation() == relation) &&
+			(subType == "" || r.GetSubject().GetObject().GetObjectType() == subType) &&
+			(subID == "" || r.GetSubject().GetObject().GetObjectId() == subID) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (st *accountState) has(resType, resID, relation, subType, subID string) bool {
+	return len(st.find(resType, resID, relation, subType, subID)) > 0
+}
+
+func (st *accountState) exists() bool { return st.has(typeAccount, st.id, "owner", "", "") }
+
+func (st *accountState) owners() []string {
+	var ids []string
+	for _, r := range st.find(typeAccount, st.id, "owner", typeUser, "") {
+		ids = append(ids, r.GetSubject().GetObject().GetObjectId())
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (st *accountState) isOwner(userID string) bool {
+	return st.has(typeAccount, st.id, "owner", typeUser, userID)
+}
+
+func (st *accountState) memberTuple(userID string) *v1.Relationship {
+	if rels := st.find(typeAccount, st.id, "member", typeUser, userID); len(rels) > 0 {
+		return rels[0]
+	}
+	return nil
+}
+
+func (st *accountState) members() []string {
+	var ids []string
+	for _, r := range st.find(typeAccount, st.id, "member", typeUser, "") {
+		ids = append(ids, r.GetSubject().GetObject().GetObjectId())
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (st *accountState) host() string {
+	if rels := st.find(typeAccount, st.id, "host", typeHost, ""); len(rels) > 0 {
+		return rels[0].GetSubject().GetObject().GetObjectId()
+	}
+	return ""
+}
+
+// userTuples are every relationship of the account naming the user as
+// subject: the person's whole footprint on this account.
+func (st *accountState) userTuples(userID string) []*v1.Relationship {
+	return st.find("", "", "", typeUser, userID)
+}
+
+// accessOf rebuilds a member's Access from relationships.
+func (st *accountState) accessOf(userID string) Access {
+	var a Access
+	for _, r := range st.userTuples(userID) {
+		id := r.GetResource().GetObjectId()
+		switch r.GetResource().GetObjectType() {
+		case typeAccount:
+			switch rel := r.GetRelation(); rel {
+			case "member":
+				if exp := r.GetOptionalExpiresAt(); exp != nil {
+					t := exp.AsTime().UTC()
+					a.ExpiresAt = &t
+				}
+			case "administrator":
+				a.Administrator = true
+			case "technical":
+				a.Technical.All = true
+			default:
+				if _, ok := grantPermission[Right(rel)]; ok {
+					a.Rights = append(a.Rights, Right(rel))
+				}
+				for c, crel := range categoryRelation {
+					if crel == rel {
+						a.Notifications = append(a.Notifications, c)
+					}
+				}
+			}
+		case typeProduct, typeGroup, typeTag:
+			name, ok := nameIn(st.id, id)
+			if !ok {
+				continue
+			}
+			scope := &a.Technical
+			if r.GetRelation() == "viewer" {
+				scope = &a.View
+			} else if r.GetRelation() != "technician" {
+				continue
+			}
+			switch r.GetResource().GetObjectType() {
+			case typeProduct:
+				scope.Products = append(scope.Products, name)
+			case typeGroup:
+				scope.Groups = append(scope.Groups, name)
+			case typeTag:
+				scope.Tags = append(scope.Tags, name)
+			}
+		}
+	}
+	a, _ = a.normalize()
+	return a
+}
+
+// accessTuples are the relationships that give userID access a on the
+// account (administrator seat apart).
+func accessTuples(accountID, userID string, a Access) []*v1.Relationship {
+	rels := []*v1.Relationship{expiring(relationship(typeAccount, accountID, "member", typeUser, userID), a.ExpiresAt)}
+	if a.Administrator {
+		rels = append(rels, relationship(typeAccount, accountID, "administrator", typeUser, userID))
+	}
+	for _, r := range a.Rights {
+		rels = append(rels, relationship(typeAccount, accountID, string(r), typeUser, userID))
+	}
+	for _, c := range a.Notifications {
+		rels = append(rels, relationship(typeAccount, accountID, categoryRelation[c], typeUser, userID))
+	}
+	if a.Technical.All {
+		rels = append(rels, relationship(typeAccount, accountID, "technical", typeUser, userID))
+	}
+	rels = append(rels, scopeTuples(accountID, userID, "technician", a.Technical)...)
+	rels = append(rels, scopeTuples(accountID, userID, "viewer", a.View)...)
+	return rels
+}
+
+func scopeTuples(accountID, userID, relation string, p ProductScope) []*v1.Relationship {
+	var rels []*v1.Relationship
+	for _, n := range p.Products {
+		rels = append(rels, relationship(typeProduct, objectID(accountID, n), relation, typeUser, userID))
+	}
+	for _, n := range p.Groups {
+		rels = append(rels, relationship(typeGroup, objectID(accountID, n), relation, typeUser, userID))
+	}
+	for _, n := range p.Tags {
+		rels = append(rels, relationship(typeTag, objectID(accountID, n), relation, typeUser, userID))
+	}
+	return rels
+}
+
+// scopeExists checks that every product, group and tag named exists in the
+// account, returning the preconditions that keep it so until the write.
+func (st *accountState) scopeExists(p ProductScope) ([]*v1.Precondition, error) {
+	var pre []*v1.Precondition
+	check := func(typ, kind string, names []string) error {
+		for _, n := range names {
+			owned := relationship(typ, objectID(st.id, n), "account", typeAccount, st.id)
+			if !st.has(typ, objectID(st.id, n), "account", typeAccount, st.id) {
+				return notFoundf("%s %q in account %s", kind, n, st.id)
+			}
+			pre = append(pre, mustExist(owned))
+		}
+		return nil
+	}
+	if err := check(typeProduct, "product", p.Products); err != nil {
+		return nil, err
+	}
+	if err := check(typeGroup, "product group", p.Groups); err != nil {
+		return nil, err
+	}
+	if err := check(typeTag, "tag", p.Tags); err != nil {
+		return nil, err
+	}
+	return pre, nil
+}
+
+// seatOf returns the seat a subject holds, if any.
+func (st *accountState) seatOf(subType, subID string) *v1.Relationship {
+	if rels := st.find(typeSeat, "", "holder", subType, subID); len(rels) > 0 {
+		return rels[0]
+	}
+	return nil
+}
+
+// freeSeat returns the id of the lowest free administrator seat within cap.
+func (st *accountState) freeSeat(adminCap int) (string, bool) {
+	for n := 1; n <= adminCap; n++ {
+		id := seatID(st.id, n)
+		if !st.has(typeSeat, id, "holder", "", "") {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+func (st *accountState) seatsHeld() int { return len(st.find(typeSeat, "", "holder", "", "")) }
+
+func seatID(accountID string, n int) string { return objectID(accountID, "seat-"+strconv.Itoa(n)) }
+
+// diff returns the updates turning current into desired: deletes for what
+// is no longer wanted, touches for what is new or changed (expiration).
+func diff(current, desired []*v1.Relationship) []*v1.RelationshipUpdate {
+	want := map[string]*v1.Relationship{}
+	for _, r := range desired {
+		want[key(r)] = r
+	}
+	have := map[string]*v1.Relationship{}
+	var updates []*v1.RelationshipUpdate
+	for _, r := range current {
+		have[key(r)] = r
+		if _, ok := want[key(r)]; !ok {
+			updates = append(updates, remove(r))
+		}
+	}
+	for _, r := range desired {
+		old, ok := have[key(r)]
+		if !ok || !sameExpiration(old, r) {
+			updates = append(updates, touch(r))
+		}
+	}
+	return updates
+}
+
+func sameExpiration(a, b *v1.Relationship) bool {
+	ea, eb := a.GetOptionalExpiresAt(), b.GetOptionalExpiresAt()
+	if ea == nil || eb == nil {
+		return ea == nil && eb == nil
+	}
+	return ea.AsTime().Equal(eb.AsTime())
+}
+
+func (st *accountState) String() string {
+	return fmt.Sprintf("account %s (%d relationships)", st.id, len(st.rels))
+}
