@@ -313,12 +313,15 @@ func reasons(t *v1.CheckDebugTrace) []string {
 				walk(sub)
 			}
 		}
-		if granting == 0 && t.GetPermissionType() == v1.CheckDebugTrace_PERMISSION_TYPE_RELATION {
+		// A leaf: a relation that holds the subject, or a permission answered
+		// from cache (its own path is not in the trace).
+		if granting == 0 {
 			label := fmt.Sprintf("%s:%s#%s", t.GetResource().GetObjectType(), t.GetResource().GetObjectId(), t.GetPermission())
 			if t.GetResource().GetObjectType() == typeHost {
 				label += " (delegation)"
 			}
-			if t.GetPermission() != "member" && t.GetPermission() != "access" && !slices.Contains(out, label) {
+			gate := t.GetPermission() == "member" || t.GetPermission() == "access" || t.GetPermission() == "attached"
+			if !gate && !slices.Contains(out, label) {
 				out = append(out, label)
 			}
 		}
