@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/authzed/authzed-go/v1"
@@ -25,21 +26,14 @@ func newExportCommand(streams Streams, conn *connFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var w io.Writer = streams.Out
-				if file != "" && file != "-" {
-					out, err := os.Create(file)
-					if err != nil {
-						return err
-					}
-					defer out.Close()
-					w = out
+				header := relfile.Header(token, time.Now())
+				if file == "" || file == "-" {
+					return relfile.Encode(streams.Out, f, header)
 				}
-				if err := relfile.Encode(w, f, relfile.Header(token, time.Now())); err != nil {
+				if err := writeFileAtomically(file, func(w io.Writer) error { return relfile.Encode(w, f, header) }); err != nil {
 					return err
 				}
-				if file != "" && file != "-" {
-					fmt.Fprintf(streams.Err, "exported the schema and %d relationships to %s\n", len(f.Relationships), file)
-				}
+				fmt.Fprintf(streams.Err, "exported the schema and %d relationships to %s\n", len(f.Relationships), file)
 				return nil
 			})
 		},
@@ -77,4 +71,26 @@ the schema), none is written. Import into an empty datastore to restore a backup
 	}
 	conn.register(cmd)
 	return cmd
+}
+
+// writeFileAtomically writes to a temporary file beside path, syncs it and
+// renames it into place: a backup is either complete or absent.
+func writeFileAtomically(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if err := write(tmp); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -62,7 +62,7 @@ func (c *connFlags) withClient(cmd *cobra.Command, fn func(ctx context.Context, 
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
 	defer cancel()
 	return describeRPCError(fn(ctx, client), c.endpoint)

@@ -82,6 +82,11 @@ e.g. --grpc-preshared-key as HOSTACCESS_GRPC_PRESHARED_KEY.`,
 		newLookupSubjectsCommand(streams, conn),
 		newExportCommand(streams, conn),
 		newImportCommand(streams, conn),
+		// Clients of the HTTP API (docs/http-api.md).
+		newAccountCommand(streams), newProductCommand(streams), newInviteCommand(streams),
+		newMemberCommand(streams), newContactCommand(streams), newDelegationCommand(streams),
+		newAccountsCommand(streams), newReachCommand(streams), newRecipientsCommand(streams),
+		newWhoCanCommand(streams), newAuditCommand(streams),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,10 +15,15 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hostaccess/hostaccess/internal/api"
 	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/httpserver"
 	"github.com/hostaccess/hostaccess/internal/logging"
+	"github.com/hostaccess/hostaccess/internal/mail"
 	"github.com/hostaccess/hostaccess/internal/relfile"
+	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/directory/memory"
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
 
@@ -29,7 +35,17 @@ type serveConfig struct {
 	LogFormat     string
 	Bootstrap     string
 	ShutdownGrace time.Duration
+
+	// The HTTP/JSON API and invitations.
+	APIKeys           []string // NAME=KEY
+	InviteURLTemplate string
+	InvitationTTL     time.Duration
+	SMTPURL           string
+	SMTPFrom          string
 }
+
+// minAPIKeyLength keeps guessable keys out.
+const minAPIKeyLength = 16
 
 func (c serveConfig) Validate() error {
 	if err := c.Engine.Validate(); err != nil {
@@ -41,7 +57,64 @@ func (c serveConfig) Validate() error {
 	if c.ShutdownGrace <= 0 {
 		return errors.New("--shutdown-grace-period must be positive")
 	}
+	if _, err := c.apiKeys(); err != nil {
+		return err
+	}
+	if c.InvitationTTL < time.Minute {
+		return fmt.Errorf("--invitation-ttl %s is too short", c.InvitationTTL)
+	}
+	if c.InviteURLTemplate != "" {
+		if err := mail.ValidateLinkTemplate(c.InviteURLTemplate); err != nil {
+			return fmt.Errorf("--invite-url-template: %w", err)
+		}
+	}
+	if c.SMTPURL != "" {
+		if c.SMTPFrom == "" {
+			return errors.New("--smtp-from is required with --smtp-url")
+		}
+		if c.InviteURLTemplate == "" {
+			return errors.New("--invite-url-template is required with --smtp-url: the e-mail carries the link")
+		}
+		if _, err := mail.NewSMTPSender(c.SMTPURL, c.SMTPFrom); err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+	}
 	return nil
+}
+
+// apiKeys parses --api-key NAME=KEY values into KEY -> NAME.
+func (c serveConfig) apiKeys() (map[string]string, error) {
+	keys := map[string]string{}
+	for _, kv := range c.APIKeys {
+		name, key, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--api-keys wants NAME=KEY (the calling service's name, then its key), got %q", redactKey(kv))
+		}
+		if len(key) < minAPIKeyLength {
+			return nil, fmt.Errorf("--api-keys %s: the key must be at least %d characters", name, minAPIKeyLength)
+		}
+		if _, dup := keys[key]; dup {
+			return nil, fmt.Errorf("--api-keys %s: the same key is given to two services", name)
+		}
+		keys[key] = name
+	}
+	return keys, nil
+}
+
+func redactKey(kv string) string {
+	if name, _, ok := strings.Cut(kv, "="); ok {
+		return name + "=..."
+	}
+	return "..."
+}
+
+// mailerAdapter lets the SMTP sender deliver the domain's invitation mails.
+type mailerAdapter struct{ sender *mail.SMTPSender }
+
+func (m mailerAdapter) SendInvitation(ctx context.Context, inv hostaccess.InvitationMail) error {
+	return m.sender.SendInvitation(ctx, mail.Invitation{
+		To: inv.To, AccountName: inv.AccountName, InviterName: inv.InviterName, Link: inv.Link, ExpiresAt: inv.ExpiresAt,
+	})
 }
 
 func registerDatastoreFlags(cmd *cobra.Command, cfg *engine.Config) {
@@ -90,6 +163,11 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.LogFormat, "log-format", logging.FormatConsole, "log format: json or console")
 	f.StringVar(&cfg.Bootstrap, "bootstrap", "", "validation-format YAML file whose relationships are loaded (touched) at start")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish at shutdown")
+	f.StringSliceVar(&cfg.APIKeys, "api-keys", nil, "NAME=KEY: a calling service's bearer key for the HTTP API /v1 (repeatable; no key: the API is off)")
+	f.StringVar(&cfg.InviteURLTemplate, "invite-url-template", "", "invitation link, {token} replaced by the token, e.g. https://panel.example.com/invite/{token}")
+	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", hostaccess.DefaultInvitationTTL, "how long an invitation stays valid")
+	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
+	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
 	return cmd
 }
 
@@ -112,6 +190,18 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	svc, err := newService(cfg, eng, memory.New(), logger)
+	if err != nil {
+		return err
+	}
+	keys, _ := cfg.apiKeys() // validated
+	if len(keys) == 0 {
+		logger.Warn("no --api-keys: the HTTP API /v1 is off (health, readiness and metrics still serve)")
+	} else {
+		apiHandler := api.NewHandler(svc, keys, logger)
+		httpSrv.Handle("/v1/", apiHandler)
+		httpSrv.Handle("GET /openapi.json", apiHandler)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return eng.Run(gctx) })
@@ -132,6 +222,26 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newService builds the domain service over the engine and a directory.
+func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, logger *zap.Logger) (*hostaccess.Service, error) {
+	svcCfg := hostaccess.Config{
+		Engine:            eng.Client,
+		Directory:         dir,
+		Logger:            logger.Named("service"),
+		InvitationTTL:     cfg.InvitationTTL,
+		InviteURLTemplate: cfg.InviteURLTemplate,
+	}
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		svcCfg.Mailer = mailerAdapter{sender: sender}
+		logger.Info("invitations are e-mailed", zap.Stringer("smtp", sender))
+	}
+	return hostaccess.New(svcCfg)
 }
 
 // prepare writes the schema and loads the bootstrap file.

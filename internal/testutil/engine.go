@@ -3,6 +3,7 @@ package testutil
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,17 +60,28 @@ func StartEngine(t testing.TB) *engine.Engine {
 	return eng
 }
 
-// Clock is a settable clock for tests.
-type Clock struct{ t time.Time }
+// Clock is a settable clock for tests, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 // NewClock starts a clock at the current time.
 func NewClock() *Clock { return &Clock{t: time.Now().UTC()} }
 
 // Now returns the clock's time.
-func (c *Clock) Now() time.Time { return c.t }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 // NewService starts an engine and a memory directory and returns a service
 // over them, with the clock it uses.

@@ -2,7 +2,7 @@ package hostaccess
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -57,7 +57,10 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 
 	now := s.now().UTC()
 	if err := s.dir.CreateAccount(ctx, directory.Account{ID: in.ID, Name: in.Name, HostID: in.HostID, AdminCap: DefaultAdminCap, CreatedAt: now}); err != nil {
-		return Result{}, fromDirectory(err, "account "+in.ID+" already exists")
+		if errors.Is(err, directory.ErrConflict) {
+			return Result{}, errorf(ErrConflict, "account %s already exists", in.ID)
+		}
+		return Result{}, fromDirectory(err, "account "+in.ID)
 	}
 	owner := relationship(typeAccount, in.ID, "owner", typeUser, in.OwnerID)
 	updates := []*v1.RelationshipUpdate{touch(owner)}
@@ -72,13 +75,13 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	if err != nil {
 		_ = s.dir.DeleteAccount(ctx, in.ID) // undo the record of an account that never came to be
 		if Code(err) == "conflict" {
-			return Result{}, fmt.Errorf("%w: account %s already has an owner", ErrConflict, in.ID)
+			return Result{}, errorf(ErrConflict, "account %s already has an owner", in.ID)
 		}
 		return Result{}, err
 	}
 	if in.OwnerEmail != "" || in.OwnerName != "" {
-		if err := s.dir.PutPerson(ctx, directory.Person{UserID: in.OwnerID, Email: in.OwnerEmail, DisplayName: in.OwnerName, UpdatedAt: now}); err != nil {
-			return result(token), fromDirectory(err, "owner "+in.OwnerID)
+		if err := s.rememberPerson(ctx, in.OwnerID, in.OwnerEmail, in.OwnerName); err != nil {
+			return result(token), err
 		}
 	}
 	return result(token), s.audit(ctx, actor, "create_account", in.ID, "account:"+in.ID, nil, in, token)
@@ -133,7 +136,12 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 	}
 	before := acct.AdminCap
 	acct.AdminCap = adminCap
-	if err := s.dir.UpdateAccount(ctx, acct); err != nil {
+	err = s.dir.UpdateAccount(ctx, acct)
+	if errors.Is(err, directory.ErrNotFound) { // an account written as raw relationships
+		acct.CreatedAt = s.now().UTC()
+		err = s.dir.CreateAccount(ctx, acct)
+	}
+	if err != nil {
 		return fromDirectory(err, "account "+accountID)
 	}
 	return s.audit(ctx, actor, "set_admin_cap", accountID, "account:"+accountID, before, adminCap, nil)
@@ -214,7 +222,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	token, err := s.write(ctx, updates, pre)
 	if err != nil {
 		if Code(err) == "conflict" {
-			return Result{}, fmt.Errorf("%w: the owners or members of %s changed meanwhile; try again", ErrConflict, accountID)
+			return Result{}, errorf(ErrConflict, "the owners or members of %s changed meanwhile; try again", accountID)
 		}
 		return Result{}, err
 	}

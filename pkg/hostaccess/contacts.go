@@ -162,8 +162,11 @@ func (s *Service) loadContact(ctx context.Context, actor Actor, accountID, conta
 		return directory.Contact{}, nil, err
 	}
 	c, err := s.dir.GetContact(ctx, contactID)
-	if err != nil || c.AccountID != accountID {
+	if errors.Is(err, directory.ErrNotFound) || (err == nil && c.AccountID != accountID) {
 		return directory.Contact{}, nil, notFoundf("contact %s in account %s", contactID, accountID)
+	}
+	if err != nil {
+		return directory.Contact{}, nil, fromDirectory(err, "contact "+contactID)
 	}
 	return c, st, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/directory"
 )
 
-// Domain errors. Flows wrap them with detail (fmt.Errorf("%w: ...")); test
+// Domain errors. Flows return them with detail (errorf); test
 // with errors.Is. Code gives each its stable machine code.
 var (
 	ErrInvalidArgument        = errors.New("invalid argument")
@@ -68,16 +68,25 @@ func Code(err error) string {
 	return "internal"
 }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+// domainError is a domain error with its detail: errors.Is matches its
+// kind (ErrLastOwner...), and its message is the detail alone, readable as is.
+type domainError struct {
+	kind error
+	msg  string
 }
 
-func notFoundf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrNotFound, fmt.Sprintf(format, args...))
+func (e *domainError) Error() string { return e.msg }
+func (e *domainError) Unwrap() error { return e.kind }
+
+// errorf builds a domain error of the given kind.
+func errorf(kind error, format string, args ...any) error {
+	return &domainError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
+func invalidf(format string, args ...any) error  { return errorf(ErrInvalidArgument, format, args...) }
+func notFoundf(format string, args ...any) error { return errorf(ErrNotFound, format, args...) }
 func forbiddenf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+	return errorf(ErrForbidden, format, args...)
 }
 
 // fromSpiceDB turns an engine error into a domain error. Precondition
@@ -87,8 +96,11 @@ func fromSpiceDB(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errorf(ErrUnavailable, "the access engine did not answer in time")
 	}
 	st, ok := status.FromError(err)
 	if !ok {
@@ -97,17 +109,19 @@ func fromSpiceDB(err error) error {
 	switch st.Code() {
 	case codes.FailedPrecondition:
 		if isPreconditionFailure(st) {
-			return fmt.Errorf("%w: %s", errPreconditionFailedRace, st.Message())
+			return errorf(errPreconditionFailedRace, "%s", st.Message())
 		}
-		return fmt.Errorf("%w: %s", ErrInvalidArgument, st.Message())
+		return errorf(ErrInvalidArgument, "%s", st.Message())
 	case codes.InvalidArgument:
-		return fmt.Errorf("%w: %s", ErrInvalidArgument, st.Message())
+		return errorf(ErrInvalidArgument, "%s", st.Message())
 	case codes.AlreadyExists:
-		return fmt.Errorf("%w: %s", ErrConflict, st.Message())
+		return errorf(ErrConflict, "%s", st.Message())
 	case codes.NotFound:
-		return fmt.Errorf("%w: %s", ErrNotFound, st.Message())
+		return errorf(ErrNotFound, "%s", st.Message())
+	case codes.DeadlineExceeded:
+		return errorf(ErrUnavailable, "the access engine did not answer in time")
 	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
-		return fmt.Errorf("%w: the access engine: %s", ErrUnavailable, st.Message())
+		return errorf(ErrUnavailable, "the access engine: %s", st.Message())
 	default:
 		return fmt.Errorf("access engine: %w", err)
 	}
@@ -128,9 +142,9 @@ func fromDirectory(err error, what string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, directory.ErrNotFound):
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
+		return errorf(ErrNotFound, "%s", what)
 	case errors.Is(err, directory.ErrConflict):
-		return fmt.Errorf("%w: %s", ErrConflict, what)
+		return errorf(ErrConflict, "%s", what)
 	default:
 		return fmt.Errorf("directory: %s: %w", what, err)
 	}

@@ -66,7 +66,7 @@ func Example() {
 	for _, a := range answers {
 		fmt.Printf("%s: %v\n", a.Permission, a.Allowed)
 	}
-	accounts, _ := svc.SwitchAccounts(ctx, "carol")
+	accounts, _ := svc.SwitchAccounts(ctx, service, "carol")
 	fmt.Println("session goes straight to:", accounts.Single.ID, "-", accounts.Single.Summary)
 	// Output:
 	// pay_invoices: true

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,12 +47,14 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
+// newID makes an id under the account: 64 random bits in hex, which never
+// starts with "-" (a command line would take it for a flag).
 func newID(accountID string) (string, error) {
-	b := make([]byte, 9)
+	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return objectID(accountID, base64.RawURLEncoding.EncodeToString(b)), nil
+	return objectID(accountID, hex.EncodeToString(b)), nil
 }
 
 // Invitation is an invitation as listed to those who manage users.
@@ -129,7 +132,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email stri
 	if err != nil {
 		_ = s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationRevoked, "hostaccess: write failed", now, "")
 		if Code(err) == "conflict" && access.Administrator {
-			return InvitationLink{}, fmt.Errorf("%w: another administrator took the last seat of %s meanwhile", ErrAdminCapReached, accountID)
+			return InvitationLink{}, errorf(ErrAdminCapReached, "another administrator took the last seat of %s meanwhile", accountID)
 		}
 		return InvitationLink{}, err
 	}
@@ -154,7 +157,7 @@ func invitationTuples(st *accountState, acct directory.Account, id string, actor
 		} else {
 			free, ok := st.freeSeat(acct.AdminCap)
 			if !ok {
-				return nil, nil, fmt.Errorf("%w: %s has %d of %d administrator seats taken (pending invitations count)", ErrAdminCapReached, acct.ID, st.seatsHeld(), acct.AdminCap)
+				return nil, nil, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", acct.ID, st.seatsHeld(), acct.AdminCap)
 			}
 			seat = free
 			pre = append(pre, mustBeFree(typeSeat, seat, "holder"))
@@ -256,14 +259,14 @@ func (s *Service) pendingInvitation(ctx context.Context, actor Actor, id string)
 func notPendingError(inv directory.Invitation, now time.Time) error {
 	switch inv.Status {
 	case directory.InvitationAccepted:
-		return fmt.Errorf("%w: invitation %s was accepted", ErrInvitationUsed, inv.ID)
+		return errorf(ErrInvitationUsed, "invitation %s was accepted", inv.ID)
 	case directory.InvitationRevoked:
-		return fmt.Errorf("%w: invitation %s was revoked", ErrInvitationRevoked, inv.ID)
+		return errorf(ErrInvitationRevoked, "invitation %s was revoked", inv.ID)
 	case directory.InvitationSuperseded:
-		return fmt.Errorf("%w: invitation %s was replaced by a new link", ErrInvitationRegenerated, inv.ID)
+		return errorf(ErrInvitationRegenerated, "invitation %s was replaced by a new link", inv.ID)
 	}
 	if !now.Before(inv.ExpiresAt) {
-		return fmt.Errorf("%w: invitation %s expired at %s", ErrInvitationExpired, inv.ID, inv.ExpiresAt.UTC().Format(time.RFC3339))
+		return errorf(ErrInvitationExpired, "invitation %s expired at %s", inv.ID, inv.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -291,7 +294,7 @@ func (s *Service) lostRace(ctx context.Context, id string) error {
 			return e
 		}
 	}
-	return fmt.Errorf("%w: invitation %s is no longer pending (accepted, revoked, regenerated or expired meanwhile)", errInvitationNotPending, id)
+	return errorf(errInvitationNotPending, "invitation %s is no longer pending (accepted, revoked, regenerated or expired meanwhile)", id)
 }
 
 // RevokeInvitation cancels a pending invitation: its link stops working at once.
@@ -324,16 +327,16 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 	if err != nil {
 		return InvitationLink{}, fromDirectory(err, "invitation "+id)
 	}
-	// An expired invitation can be regenerated: that is what the link is for.
-	if inv.Status != directory.InvitationPending {
-		return InvitationLink{}, notPendingError(inv, s.now())
-	}
 	acct, st, err := s.loadAccount(ctx, inv.AccountID)
 	if err != nil {
 		return InvitationLink{}, err
 	}
 	if err := s.authorize(ctx, actor, []need{{resource: accountRef(inv.AccountID), permission: "manage_users", what: "manage the invitations of " + inv.AccountID}}); err != nil {
 		return InvitationLink{}, err
+	}
+	// An expired invitation can be regenerated: that is what the link is for.
+	if inv.Status != directory.InvitationPending {
+		return InvitationLink{}, notPendingError(inv, s.now())
 	}
 	var access Access
 	if err := json.Unmarshal(inv.Access, &access); err != nil {
@@ -421,7 +424,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	}
 	inv, err := s.dir.GetInvitationByTokenHash(ctx, hashToken(strings.TrimSpace(token)))
 	if errors.Is(err, directory.ErrNotFound) {
-		return Acceptance{}, fmt.Errorf("%w: no invitation has this token (a regenerated link replaces the old one)", ErrInvitationNotFound)
+		return Acceptance{}, errorf(ErrInvitationNotFound, "no invitation has this token (a regenerated link replaces the old one)")
 	}
 	if err != nil {
 		return Acceptance{}, fromDirectory(err, "invitation")
@@ -434,10 +437,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 		return Acceptance{}, err
 	}
 	if !login.EmailVerified {
-		return Acceptance{}, fmt.Errorf("%w: %s must verify %s before accepting", ErrEmailNotVerified, login.UserID, email)
+		return Acceptance{}, errorf(ErrEmailNotVerified, "%s must verify %s before accepting", login.UserID, email)
 	}
 	if email != inv.Email {
-		return Acceptance{}, fmt.Errorf("%w: the invitation was sent to another address than the login's", ErrEmailMismatch)
+		return Acceptance{}, errorf(ErrEmailMismatch, "the invitation was sent to another address than the login's")
 	}
 	var invited Access
 	if err := json.Unmarshal(inv.Access, &invited); err != nil {
@@ -477,7 +480,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 		if granted.Administrator && st.seatOf(typeUser, login.UserID) == nil {
 			held := st.seatOf(typeInvitation, inv.ID)
 			if held == nil {
-				return Acceptance{}, fmt.Errorf("%w: invitation %s lost its administrator seat", errInvitationNotPending, inv.ID)
+				return Acceptance{}, errorf(errInvitationNotPending, "invitation %s lost its administrator seat", inv.ID)
 			}
 			updates = append(updates, touch(relationship(typeSeat, held.GetResource().GetObjectId(), "holder", typeUser, login.UserID)))
 		}
@@ -494,8 +497,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	if err := s.dir.SetInvitationStatus(ctx, inv.ID, directory.InvitationPending, directory.InvitationAccepted, "user:"+login.UserID, now, ""); err != nil {
 		return out, fromDirectory(err, "invitation "+inv.ID)
 	}
-	if err := s.dir.PutPerson(ctx, directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName, UpdatedAt: now}); err != nil {
-		return out, fromDirectory(err, "person "+login.UserID)
+	if err := s.rememberPerson(ctx, login.UserID, email, login.DisplayName); err != nil {
+		return out, err
 	}
 	return out, s.audit(ctx, Person(login.UserID), "accept_invitation", inv.AccountID, "invitation:"+inv.ID, nil, out, written)
 }
@@ -524,4 +527,22 @@ func dedupe(updates []*v1.RelationshipUpdate) []*v1.RelationshipUpdate {
 		}
 	}
 	return out
+}
+
+// rememberPerson records a person's e-mail and name, keeping what is known
+// when a field is not given.
+func (s *Service) rememberPerson(ctx context.Context, userID, email, name string) error {
+	p, err := s.dir.GetPerson(ctx, userID)
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return fromDirectory(err, "person "+userID)
+	}
+	p.UserID = userID
+	if email != "" {
+		p.Email = email
+	}
+	if name != "" {
+		p.DisplayName = name
+	}
+	p.UpdatedAt = s.now().UTC()
+	return fromDirectory(s.dir.PutPerson(ctx, p), "person "+userID)
 }

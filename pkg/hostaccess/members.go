@@ -2,7 +2,6 @@ package hostaccess
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -58,7 +57,7 @@ func (a Access) grantsAnything() bool {
 func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState, target string, current, desired Access) ([]*v1.Precondition, error) {
 	add := additions(current, desired)
 	if actor.UserID != "" && actor.UserID == target && add.grantsAnything() {
-		return nil, fmt.Errorf("%w: %s cannot raise their own rights", ErrEscalation, actor)
+		return nil, errorf(ErrEscalation, "%s cannot raise their own rights", actor)
 	}
 	scopePre, err := st.scopeExists(add.Technical)
 	if err != nil {
@@ -174,7 +173,7 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 	case access.Administrator && seat == nil:
 		free, ok := st.freeSeat(acct.AdminCap)
 		if !ok {
-			return Result{}, fmt.Errorf("%w: %s has %d of %d administrator seats taken (pending invitations count)", ErrAdminCapReached, accountID, st.seatsHeld(), acct.AdminCap)
+			return Result{}, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
 		}
 		updates = append(updates, touch(relationship(typeSeat, free, "holder", typeUser, userID)))
 		pre = append(pre, mustBeFree(typeSeat, free, "holder"))
@@ -185,9 +184,9 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 	if err != nil {
 		if Code(err) == "conflict" {
 			if access.Administrator && seat == nil {
-				return Result{}, fmt.Errorf("%w: another administrator took the last seat of %s meanwhile", ErrAdminCapReached, accountID)
+				return Result{}, errorf(ErrAdminCapReached, "another administrator took the last seat of %s meanwhile", accountID)
 			}
-			return Result{}, fmt.Errorf("%w: %s left %s or a granted product changed meanwhile", ErrConflict, userID, accountID)
+			return Result{}, errorf(ErrConflict, "%s left %s or a granted product changed meanwhile", userID, accountID)
 		}
 		return Result{}, err
 	}
@@ -232,7 +231,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 			}
 		}
 		if other == "" {
-			return Result{}, fmt.Errorf("%w: %s is the last owner of %s; transfer the ownership first", ErrLastOwner, userID, accountID)
+			return Result{}, errorf(ErrLastOwner, "%s is the last owner of %s; transfer the ownership first", userID, accountID)
 		}
 		pre = append(pre, mustExist(relationship(typeAccount, accountID, "owner", typeUser, other)))
 	}
@@ -243,7 +242,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	token, err := s.write(ctx, updates, pre)
 	if err != nil {
 		if Code(err) == "conflict" {
-			return Result{}, fmt.Errorf("%w: %s would be left without an owner (the other owner left meanwhile)", ErrLastOwner, accountID)
+			return Result{}, errorf(ErrLastOwner, "%s would be left without an owner (the other owner left meanwhile)", accountID)
 		}
 		return Result{}, err
 	}

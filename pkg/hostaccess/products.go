@@ -2,7 +2,6 @@ package hostaccess
 
 import (
 	"context"
-	"fmt"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -43,7 +42,7 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 		updates = append(updates, u...)
 	}
 	if st.has(typeProduct, id, "account", "", "") {
-		return Result{}, fmt.Errorf("%w: product %s already exists", ErrConflict, id)
+		return Result{}, errorf(ErrConflict, "product %s already exists", id)
 	}
 	token, err := s.write(ctx, updates, nil)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // Defaults.
@@ -66,6 +67,9 @@ type Config struct {
 	Mailer InvitationMailer
 	// Now is the clock (time.Now by default); tests move it.
 	Now func() time.Time
+	// Schema is the SpiceDB schema in force (the embedded hosting schema by
+	// default); audit explanations evaluate it.
+	Schema string
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -77,6 +81,7 @@ type Service struct {
 	urlTmpl string
 	mailer  InvitationMailer
 	now     func() time.Time
+	schema  string
 }
 
 // New builds a Service.
@@ -102,9 +107,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Schema == "" {
+		cfg.Schema = schema.Hosting
+	}
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
-		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now,
+		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, schema: cfg.Schema,
 	}, nil
 }
 
@@ -178,14 +186,14 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 	}
 	for i, pair := range resp.GetPairs() {
 		if pair.GetError() != nil {
-			return fmt.Errorf("%w: checking %s: %s", ErrInvalidArgument, needs[i].what, pair.GetError().GetMessage())
+			return errorf(ErrInvalidArgument, "checking %s: %s", needs[i].what, pair.GetError().GetMessage())
 		}
 		if pair.GetItem().GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
 			n := needs[i]
 			if n.escalation {
-				return fmt.Errorf("%w: %s cannot grant %s: they do not hold it themselves", ErrEscalation, actor, n.what)
+				return errorf(ErrEscalation, "%s cannot grant %s: they do not hold it themselves", actor, n.what)
 			}
-			return fmt.Errorf("%w: %s may not %s", ErrForbidden, actor, n.what)
+			return errorf(ErrForbidden, "%s may not %s", actor, n.what)
 		}
 	}
 	return nil
@@ -235,13 +243,21 @@ func (s *Service) loadAccount(ctx context.Context, accountID string) (directory.
 	if err := validName("account id", accountID); err != nil {
 		return directory.Account{}, nil, err
 	}
-	acct, err := s.dir.GetAccount(ctx, accountID)
-	if err != nil {
-		return directory.Account{}, nil, fromDirectory(err, "account "+accountID)
-	}
 	st, err := s.readAccount(ctx, accountID)
 	if err != nil {
 		return directory.Account{}, nil, err
+	}
+	acct, err := s.dir.GetAccount(ctx, accountID)
+	switch {
+	case errors.Is(err, directory.ErrNotFound) && st.exists():
+		// An account written as raw relationships (CLI, bootstrap file) has
+		// no directory record yet: relationships are the truth, the record
+		// takes its defaults.
+		return directory.Account{ID: accountID, HostID: st.host(), AdminCap: DefaultAdminCap}, st, nil
+	case err != nil:
+		return directory.Account{}, nil, fromDirectory(err, "account "+accountID)
+	case !st.exists():
+		return directory.Account{}, nil, notFoundf("account %s has no owner (closed?)", accountID)
 	}
 	return acct, st, nil
 }

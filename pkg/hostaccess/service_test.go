@@ -399,7 +399,7 @@ func TestDelegationToHost(t *testing.T) {
 
 func TestSwitchAccounts(t *testing.T) {
 	f := newFixture(t)
-	list, err := f.svc.SwitchAccounts(ctx, "alice")
+	list, err := f.svc.SwitchAccounts(ctx, service, "alice")
 	require.NoError(t, err)
 	require.NotNil(t, list.Single, "one account: straight to it")
 	require.Equal(t, "acme", list.Single.ID)
@@ -412,14 +412,14 @@ func TestSwitchAccounts(t *testing.T) {
 	_, err = f.svc.AcceptInvitation(ctx, link.Token, login("alice"))
 	require.NoError(t, err)
 
-	list, err = f.svc.SwitchAccounts(ctx, "alice")
+	list, err = f.svc.SwitchAccounts(ctx, service, "alice")
 	require.NoError(t, err)
 	require.Nil(t, list.Single)
 	require.Len(t, list.Accounts, 2)
 	require.Equal(t, "globex", list.Accounts[1].ID)
 	require.Equal(t, "invoices", list.Accounts[1].Summary)
 
-	none, err := f.svc.SwitchAccounts(ctx, "nobody")
+	none, err := f.svc.SwitchAccounts(ctx, service, "nobody")
 	require.NoError(t, err)
 	require.Empty(t, none.Accounts)
 }

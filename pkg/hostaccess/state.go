@@ -230,6 +230,10 @@ func (st *accountState) seatOf(subType, subID string) *v1.Relationship {
 
 // freeSeat returns the id of the lowest free administrator seat within cap.
 func (st *accountState) freeSeat(adminCap int) (string, bool) {
+	// A cap lowered below the seats held leaves them held, and no new one.
+	if st.seatsHeld() >= adminCap {
+		return "", false
+	}
 	for n := 1; n <= adminCap; n++ {
 		id := seatID(st.id, n)
 		if !st.has(typeSeat, id, "holder", "", "") {

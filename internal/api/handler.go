@@ -1,0 +1,178 @@
+// Package api serves the HTTP/JSON API of docs/http-api.md: /v1 over the
+// domain service, and its OpenAPI description at /openapi.json. Handlers
+// decode, validate, call the service and encode; the domain rules stay in
+// pkg/hostaccess, and errors become problem+json in one place (errors.go).
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+// ActorHeader names who acts: "user:<id>" or "service".
+const ActorHeader = "X-Hostaccess-Actor"
+
+// server holds what the handlers share.
+type server struct {
+	svc  *hostaccess.Service
+	keys []apiKey
+	log  *zap.Logger
+	mux  *http.ServeMux
+}
+
+// apiKey is a configured key, kept as a hash so every comparison runs over
+// the same length whatever the presented key.
+type apiKey struct {
+	hash [sha256.Size]byte
+	name string
+}
+
+// NewHandler serves every route of the table in routes.go. keys maps a
+// bearer key to the name of the calling service it authenticates. The
+// handler expects full paths: mount it at "/v1/" and "GET /openapi.json".
+func NewHandler(svc *hostaccess.Service, keys map[string]string, logger *zap.Logger) http.Handler {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &server{svc: svc, log: logger, mux: http.NewServeMux()}
+	for key, name := range keys {
+		if key == "" || name == "" {
+			// An empty key would let "Bearer " in; an empty name cannot be audited.
+			logger.Warn("ignoring an API key with an empty key or name", zap.String("name", name))
+			continue
+		}
+		s.keys = append(s.keys, apiKey{hash: sha256.Sum256([]byte(key)), name: name})
+	}
+	for _, rt := range routes {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	return s
+}
+
+// ServeHTTP routes the request, answering unknown routes and methods with
+// problem+json rather than ServeMux's plain text.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r) // sets r.Pattern and the path values
+		return
+	}
+	// Let the mux decide between 404 and 405 (it knows the Allow list),
+	// and answer its verdict in our format.
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		writeProblem(w, codeMethodNotAllowed, problemKinds[codeMethodNotAllowed], r.Method+" is not allowed on "+r.URL.Path)
+		return
+	}
+	writeProblem(w, codeNotFound, problemKinds[codeNotFound], "no route "+r.Method+" "+r.URL.Path)
+}
+
+// statusProbe records the status and headers a handler would write.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (p *statusProbe) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}
+
+// wrap authenticates the caller, reads the actor the route needs, runs the
+// route and encodes its answer.
+func (s *server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var actor hostaccess.Actor
+		if rt.access != public {
+			caller, ok := s.authenticate(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hostaccess"`)
+				writeProblem(w, codeUnauthenticated, problemKinds[codeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
+				return
+			}
+			if rt.access == withActor {
+				var err error
+				if actor, err = parseActor(r.Header.Get(ActorHeader), caller); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		status, body, err := rt.serve(s, r, actor)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// authenticate returns the name of the service whose key the request
+// carries. Every configured key is compared, in constant time, so the
+// answer's timing says nothing about which key came close.
+func (s *server) authenticate(r *http.Request) (string, bool) {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	presented := sha256.Sum256([]byte(strings.TrimSpace(key)))
+	name, found := "", 0
+	for _, k := range s.keys {
+		if subtle.ConstantTimeCompare(presented[:], k.hash[:]) == 1 {
+			name, found = k.name, 1
+		}
+	}
+	return name, found == 1
+}
+
+// parseActor reads the actor header: "user:<id>" is that person, "service"
+// the calling service itself.
+func parseActor(header, caller string) (hostaccess.Actor, error) {
+	header = strings.TrimSpace(header)
+	if header == "service" {
+		return hostaccess.System(caller), nil
+	}
+	if id, ok := strings.CutPrefix(header, "user:"); ok && id != "" {
+		return hostaccess.Person(id), nil
+	}
+	if header == "" {
+		return hostaccess.Actor{}, invalidArgument("header %s is required: user:<id> or service", ActorHeader)
+	}
+	return hostaccess.Actor{}, invalidArgument("header %s %q: want user:<id> or service", ActorHeader, header)
+}
+
+// writeJSON encodes a successful answer; a nil body is 204-style empty.
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if raw, ok := body.(json.RawMessage); ok {
+		_, _ = w.Write(raw)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}

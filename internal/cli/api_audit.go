@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+func newAccountsCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	return newAPILeaf("accounts USER", "List the accounts USER can switch to, with their rights on each (HTTP API)", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				list, err := client.SwitchAccounts(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					list.Accounts = orEmpty(list.Accounts)
+					return printJSON(streams.Out, list)
+				}
+				if list.Single != nil {
+					// One account: the panel takes the session straight to it.
+					a := list.Single
+					return printFields(streams.Out, [][2]string{
+						{"single account", a.ID}, {"name", orDash(a.Name)}, {"rights", a.Summary},
+					})
+				}
+				rows := make([][]string, 0, len(list.Accounts))
+				for _, a := range list.Accounts {
+					rows = append(rows, []string{a.ID, orDash(a.Name), yesNo(a.Owner), a.Summary})
+				}
+				return printTable(streams.Out, []string{"ACCOUNT", "NAME", "OWNER", "RIGHTS"}, rows)
+			})
+		})
+}
+
+func newReachCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	return newAPILeaf("reach USER", "Show what USER can reach: accounts and manageable products (HTTP API)", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				report, err := client.ReachOf(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					report.Accounts, report.Products = orEmpty(report.Accounts), orEmpty(report.Products)
+					return printJSON(streams.Out, report)
+				}
+				rows := make([][]string, 0, len(report.Accounts)+len(report.Products))
+				for _, a := range report.Accounts {
+					rows = append(rows, []string{"account:" + a.ID, a.Summary})
+				}
+				for _, p := range report.Products {
+					rows = append(rows, []string{"product:" + p, "manage"})
+				}
+				return printTable(streams.Out, []string{"RESOURCE", "ACCESS"}, rows)
+			})
+		})
+}
+
+func newRecipientsCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	var product string
+	cmd := newAPILeaf("recipients ACCOUNT CATEGORY", "List who must receive notices of CATEGORY for an account or one of its products (HTTP API)", cobra.ExactArgs(2), f,
+		func(cmd *cobra.Command, args []string) error {
+			var category hostaccess.Category
+			check := func() (err error) {
+				category, err = parseCategory("category", args[1])
+				return err
+			}
+			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+				recipients, err := client.Recipients(ctx, args[0], category, product)
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, map[string]any{"recipients": orEmpty(recipients)})
+				}
+				rows := make([][]string, 0, len(recipients))
+				for _, r := range recipients {
+					rows = append(rows, []string{r.Kind, r.ID, orDash(r.Name), orDash(r.Email)})
+				}
+				return printTable(streams.Out, []string{"KIND", "ID", "NAME", "EMAIL"}, rows)
+			})
+		})
+	cmd.Example = `  hostaccess recipients acme billing
+  hostaccess recipients acme renewals --product site`
+	cmd.Flags().StringVar(&product, "product", "", "notices about this product (renewals and technical only)")
+	return cmd
+}
+
+func newWhoCanCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	cmd := newAPILeaf("who-can RESOURCE PERMISSION", "List who holds PERMISSION on RESOURCE, and through which grant (HTTP API)", cobra.ExactArgs(2), f,
+		func(cmd *cobra.Command, args []string) error {
+			check := func() error {
+				if typ, id, ok := strings.Cut(args[0], ":"); !ok || typ == "" || id == "" {
+					return fmt.Errorf("invalid resource %q: want TYPE:ID, e.g. account:acme or product:acme/site", args[0])
+				}
+				return nil
+			}
+			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+				holders, err := client.WhoCan(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, map[string]any{"holders": orEmpty(holders)})
+				}
+				rows := make([][]string, 0, len(holders))
+				for _, h := range holders {
+					rows = append(rows, []string{h.Subject, orDash(strings.Join(h.Reasons, ", "))})
+				}
+				return printTable(streams.Out, []string{"SUBJECT", "THROUGH"}, rows)
+			})
+		})
+	cmd.Example = `  hostaccess who-can product:acme/shop manage
+  hostaccess who-can account:acme pay_invoices --actor user:alice`
+	return cmd
+}
+
+func newAuditCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	var limit int
+	var before int64
+	cmd := newAPILeaf("audit ACCOUNT", "Show an account's changes, newest first (HTTP API)", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			check := func() error {
+				if limit < 0 {
+					return fmt.Errorf("invalid --limit %d: want 0 (the server's default) or more", limit)
+				}
+				if before < 0 {
+					return fmt.Errorf("invalid --before %d: want a sequence number", before)
+				}
+				return nil
+			}
+			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+				entries, err := client.AuditLog(ctx, args[0], before, limit)
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, map[string]any{"entries": orEmpty(entries)})
+				}
+				rows := make([][]string, 0, len(entries))
+				for _, e := range entries {
+					rows = append(rows, []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor, e.Flow, orDash(e.Target)})
+				}
+				return printTable(streams.Out, []string{"SEQ", "TIME", "ACTOR", "FLOW", "TARGET"}, rows)
+			})
+		})
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many entries (0: the server's default)")
+	cmd.Flags().Int64Var(&before, "before", 0, "only entries older than this sequence number (paging)")
+	return cmd
+}

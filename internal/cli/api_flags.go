@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+// apiFlags are the flags of every client of the HTTP API (docs/http-api.md).
+type apiFlags struct {
+	url     string
+	key     string
+	actor   string
+	timeout time.Duration
+	output  string
+}
+
+func (f *apiFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.url, "api-url", "http://localhost:8080", "base URL of the hostaccess HTTP API (--http-addr of serve)")
+	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-key NAME=KEY)")
+	cmd.Flags().StringVar(&f.actor, "actor", apiclient.ActorService, `who acts: "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
+	registerOutput(cmd, &f.output)
+}
+
+// validate refuses bad flag values before any request is made.
+func (f *apiFlags) validate() error {
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
+	if f.key == "" {
+		return errors.New("--api-key (or HOSTACCESS_API_KEY) is required: the key the server knows the calling service by")
+	}
+	if !strings.HasPrefix(f.url, "http://") && !strings.HasPrefix(f.url, "https://") {
+		return fmt.Errorf("invalid --api-url %q: want http://HOST:PORT or https://HOST", f.url)
+	}
+	if f.actor != apiclient.ActorService {
+		id, ok := strings.CutPrefix(f.actor, "user:")
+		if !ok || id == "" || strings.ContainsAny(id, " \t/:") {
+			return fmt.Errorf("invalid --actor %q: use user:<id> or service", f.actor)
+		}
+	}
+	return nil
+}
+
+// withAPI runs fn with a client and a context bounded by --timeout. check
+// validates the command's own arguments; it runs before any request.
+func (f *apiFlags) withAPI(cmd *cobra.Command, check func() error, fn func(ctx context.Context, client *apiclient.Client) error) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	return fn(ctx, apiclient.New(f.url, f.key, f.actor))
+}
+
+func (f *apiFlags) json() bool { return f.output == outputJSON }
+
+// newAPILeaf builds a command of the HTTP API with its connection flags.
+func newAPILeaf(use, short string, args cobra.PositionalArgs, f *apiFlags, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: args, RunE: run}
+	f.register(cmd)
+	return cmd
+}
+
+// accessFlags are the flags describing an Access (invite create, member set).
+type accessFlags struct {
+	rights        []string
+	administrator bool
+	allProducts   bool
+	products      []string
+	groups        []string
+	tags          []string
+	viewProducts  []string
+	viewGroups    []string
+	viewTags      []string
+	notify        []string
+	expires       string
+}
+
+func (a *accessFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&a.rights, "right", nil, "account-wide right, repeatable: "+strings.Join(rightNames(), ", "))
+	fl.BoolVar(&a.administrator, "administrator", false, "the Administrator role (counted against the account's cap)")
+	fl.BoolVar(&a.allProducts, "all-products", false, "technical management of all products, now and later")
+	fl.StringSliceVar(&a.products, "product", nil, "technical management of this product (repeatable)")
+	fl.StringSliceVar(&a.groups, "group", nil, "technical management of this product group (repeatable)")
+	fl.StringSliceVar(&a.tags, "tag", nil, "technical management of products with this tag (repeatable)")
+	fl.StringSliceVar(&a.viewProducts, "view-product", nil, "read-only access to this product (repeatable)")
+	fl.StringSliceVar(&a.viewGroups, "view-group", nil, "read-only access to this product group (repeatable)")
+	fl.StringSliceVar(&a.viewTags, "view-tag", nil, "read-only access to products with this tag (repeatable)")
+	fl.StringSliceVar(&a.notify, "notify", nil, "notification category, repeatable: "+strings.Join(categoryNames(), ", "))
+	fl.StringVar(&a.expires, "expires", "", "end of the access, RFC 3339 (2026-12-31T00:00:00Z)")
+}
+
+// access builds the Access, refusing unknown rights, categories and times.
+func (a *accessFlags) access() (hostaccess.Access, error) {
+	out := hostaccess.Access{
+		Administrator: a.administrator,
+		Technical:     hostaccess.ProductScope{All: a.allProducts, Products: a.products, Groups: a.groups, Tags: a.tags},
+		View:          hostaccess.ProductScope{Products: a.viewProducts, Groups: a.viewGroups, Tags: a.viewTags},
+	}
+	var err error
+	if out.Rights, err = parseRights(a.rights); err != nil {
+		return hostaccess.Access{}, err
+	}
+	if out.Notifications, err = parseCategories("--notify", a.notify); err != nil {
+		return hostaccess.Access{}, err
+	}
+	if a.expires != "" {
+		t, err := time.Parse(time.RFC3339, a.expires)
+		if err != nil {
+			return hostaccess.Access{}, fmt.Errorf("invalid --expires %q: want RFC 3339, e.g. 2026-12-31T00:00:00Z", a.expires)
+		}
+		out.ExpiresAt = &t
+	}
+	return out, nil
+}
+
+func rightNames() []string {
+	out := make([]string, len(hostaccess.Rights))
+	for i, r := range hostaccess.Rights {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func categoryNames() []string {
+	out := make([]string, len(hostaccess.Categories))
+	for i, c := range hostaccess.Categories {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func parseRights(in []string) ([]hostaccess.Right, error) {
+	var out []hostaccess.Right
+	for _, s := range in {
+		r := hostaccess.Right(strings.TrimSpace(s))
+		if !slices.Contains(hostaccess.Rights, r) {
+			return nil, fmt.Errorf("invalid --right %q: use one of %s", s, strings.Join(rightNames(), ", "))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func parseCategories(flag string, in []string) ([]hostaccess.Category, error) {
+	var out []hostaccess.Category
+	for _, s := range in {
+		c, err := parseCategory(flag, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func parseCategory(what, s string) (hostaccess.Category, error) {
+	c := hostaccess.Category(strings.TrimSpace(s))
+	if !slices.Contains(hostaccess.Categories, c) {
+		return "", fmt.Errorf("invalid %s %q: use one of %s", what, s, strings.Join(categoryNames(), ", "))
+	}
+	return c, nil
+}
+
+// printFields prints name/value pairs, aligned: one record.
+func printFields(w io.Writer, fields [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, f := range fields {
+		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+	}
+	return tw.Flush()
+}
+
+// printDone reports a change: the message as a line, or the API's answer in JSON.
+func printDone(w io.Writer, f *apiFlags, answer any, format string, args ...any) error {
+	if f.json() {
+		return printJSON(w, answer)
+	}
+	_, err := fmt.Fprintf(w, format+"\n", args...)
+	return err
+}
+
+// orEmpty keeps JSON lists as [] rather than null, as the API sends them.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// joinOrDash joins names with commas, or "-" for none.
+func joinOrDash[T ~string](in []T) string {
+	s := make([]string, len(in))
+	for i, v := range in {
+		s[i] = string(v)
+	}
+	return orDash(strings.Join(s, ","))
+}
+
+// fullID prefixes a short id with its account (x1 -> acme/x1): contacts and
+// invitations are listed with full ids, but a short one is easier to type.
+func fullID(accountID, id string) string {
+	if strings.HasPrefix(id, accountID+"/") {
+		return id
+	}
+	return accountID + "/" + id
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+func newMemberCommand(streams Streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "member",
+		Short: "List an account's members, change their rights, remove them (HTTP API)",
+	}
+	cmd.AddCommand(
+		newMemberListCommand(streams),
+		newMemberSetCommand(streams),
+		newMemberRemoveCommand(streams),
+	)
+	return cmd
+}
+
+func newMemberListCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	return newAPILeaf("list ACCOUNT", "List an account's owners and members with their rights", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				members, err := client.ListMembers(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, map[string]any{"members": orEmpty(members)})
+				}
+				rows := make([][]string, 0, len(members))
+				for _, m := range members {
+					role := "member"
+					if m.Owner {
+						role = "owner"
+					}
+					rows = append(rows, []string{m.UserID, orDash(m.Email), orDash(m.DisplayName), role, m.Summary})
+				}
+				return printTable(streams.Out, []string{"USER", "EMAIL", "NAME", "ROLE", "ACCESS"}, rows)
+			})
+		})
+}
+
+func newMemberSetCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	af := &accessFlags{}
+	cmd := newAPILeaf("set ACCOUNT USER", "Replace a member's rights and product scope (what the flags say, nothing else)", cobra.ExactArgs(2), f,
+		func(cmd *cobra.Command, args []string) error {
+			var access hostaccess.Access
+			check := func() (err error) {
+				access, err = af.access()
+				return err
+			}
+			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+				res, err := client.SetAccess(ctx, args[0], args[1], access)
+				if err != nil {
+					return err
+				}
+				return printDone(streams.Out, f, res, "%s on %s: %s", args[1], args[0], access.Summary())
+			})
+		})
+	cmd.Example = `  hostaccess member set acme carol --right billing --right support --actor user:alice
+  hostaccess member set acme dave --tag client-x --view-product site`
+	af.register(cmd)
+	return cmd
+}
+
+func newMemberRemoveCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	return newAPILeaf("remove ACCOUNT USER", "Remove a person's access to an account at once", cobra.ExactArgs(2), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				res, err := client.RemoveMember(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				return printDone(streams.Out, f, res, "%s removed from %s", args[1], args[0])
+			})
+		})
+}
