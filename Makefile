@@ -3,6 +3,7 @@
 
 BIN            := bin/hostaccess
 DEV_KEY        ?= hostaccess-dev-key
+DEV_API_KEY    ?= hostaccess-dev-api-key
 TESTFLAGS      ?=
 LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
@@ -17,7 +18,8 @@ build: ## Build bin/hostaccess
 	go build -o $(BIN) ./cmd/hostaccess
 
 run: build ## Serve the demo data on the memory datastore (gRPC :50051, HTTP :8080)
-	./$(BIN) serve --grpc-preshared-key $(DEV_KEY) --bootstrap testdata/demo.yaml
+	./$(BIN) serve --grpc-preshared-key $(DEV_KEY) --api-keys panel=$(DEV_API_KEY) \
+		--invite-url-template 'http://localhost:3000/invite/{token}' --bootstrap testdata/demo.yaml
 
 test: ## Run every test with the race detector (Postgres tests need HOSTACCESS_TEST_POSTGRES_URI)
 	@if [ -z "$$HOSTACCESS_TEST_POSTGRES_URI" ]; then echo "$(PG_SKIP_NOTICE)"; fi
