@@ -23,6 +23,7 @@ import (
 	"github.com/hostaccess/hostaccess/internal/relfile"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
+	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
@@ -42,6 +43,11 @@ type serveConfig struct {
 	InvitationTTL     time.Duration
 	SMTPURL           string
 	SMTPFrom          string
+
+	// DirectoryURI overrides where the directory lives (default: the
+	// datastore's database); required with --spicedb-endpoint for durability.
+	DirectoryURI      string
+	DirectoryMaxConns int32
 }
 
 // minAPIKeyLength keeps guessable keys out.
@@ -168,6 +174,8 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", hostaccess.DefaultInvitationTTL, "how long an invitation stays valid")
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
+	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
+	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
 	return cmd
 }
 
@@ -180,17 +188,32 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	defer func() { _ = eng.Close() }()
 
 	var schemaReady atomic.Bool
+	var dirRef atomic.Pointer[directory.Store]
 	ready := func(ctx context.Context) error {
 		if !schemaReady.Load() {
 			return errors.New("starting: schema not written yet")
 		}
-		return eng.Ready(ctx)
+		if err := eng.Ready(ctx); err != nil {
+			return fmt.Errorf("datastore: %w", err)
+		}
+		if d := dirRef.Load(); d != nil {
+			if err := (*d).Ping(ctx); err != nil {
+				return fmt.Errorf("directory: %w", err)
+			}
+		}
+		return nil
 	}
 	httpSrv, err := httpserver.New(cfg.HTTPAddr, ready, prometheus.DefaultGatherer, logger)
 	if err != nil {
 		return err
 	}
-	svc, err := newService(cfg, eng, memory.New(), logger)
+	dir, err := openDirectory(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = dir.Close() }()
+	dirRef.Store(&dir)
+	svc, err := newService(cfg, eng, dir, logger)
 	if err != nil {
 		return err
 	}
@@ -222,6 +245,38 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openDirectory opens the directory store beside SpiceDB's data: in memory
+// for the memory datastore, in the same database (its own SQL schema) for
+// postgres and cockroachdb, migrated first unless --skip-migrations.
+func openDirectory(ctx context.Context, cfg serveConfig, logger *zap.Logger) (directory.Store, error) {
+	e := cfg.Engine
+	switch {
+	case e.SpiceDBEndpoint != "" && cfg.DirectoryURI == "":
+		logger.Warn("an external SpiceDB cluster with an in-memory directory: names, invitations, contacts and the audit log do not survive a restart; set --directory-conn-uri")
+		return memory.New(), nil
+	case e.SpiceDBEndpoint == "" && e.DatastoreEngine == engine.EngineMemory:
+		return memory.New(), nil
+	}
+	uri, dialect := cfg.DirectoryURI, postgres.Postgres
+	if uri == "" {
+		uri = e.DatastoreURI
+	}
+	if e.DatastoreEngine == engine.EngineCockroachDB {
+		dialect = postgres.CockroachDB
+	}
+	if !e.SkipMigrations {
+		if err := postgres.Migrate(ctx, uri, dialect); err != nil {
+			return nil, fmt.Errorf("migrating the directory: %w", err)
+		}
+	}
+	store, err := postgres.Open(ctx, uri, postgres.PoolConfig{MaxConns: cfg.DirectoryMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("directory on SQL", zap.String("dialect", dialect.String()))
+	return store, nil
 }
 
 // newService builds the domain service over the engine and a directory.
@@ -273,7 +328,7 @@ func newMigrateCommand() *cobra.Command {
 	cfg := engine.Config{}
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Run the SQL datastore's migrations and exit",
+		Short: "Run the SQL datastore's migrations (SpiceDB's and the directory's) and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.DatastoreEngine == engine.EngineMemory {
@@ -288,7 +343,18 @@ func newMigrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return engine.Migrate(cmd.Context(), cfg.DatastoreEngine, cfg.DatastoreURI, logger)
+			if err := engine.Migrate(cmd.Context(), cfg.DatastoreEngine, cfg.DatastoreURI, logger); err != nil {
+				return err
+			}
+			dialect := postgres.Postgres
+			if cfg.DatastoreEngine == engine.EngineCockroachDB {
+				dialect = postgres.CockroachDB
+			}
+			if err := postgres.Migrate(cmd.Context(), cfg.DatastoreURI, dialect); err != nil {
+				return fmt.Errorf("migrating the directory: %w", err)
+			}
+			logger.Info("migrated", zap.String("directory", postgres.HeadRevision()))
+			return nil
 		},
 	}
 	registerDatastoreFlags(cmd, &cfg)
