@@ -52,7 +52,7 @@ func (s *server) allowed(t *testing.T, resource, permission, subject string) boo
 	return out["allowed"] == true
 }
 
-var linkPattern = regexp.MustCompile(`https://panel\.example\.com/invite/([A-Za-z0-9_\-]+)`)
+var linkPattern = regexp.MustCompile(`https://panel\.example\.com/invite/([0-9a-f]+)`)
 
 // tokenFromMail finds the invitation link in a received message.
 func tokenFromMail(t *testing.T, m testutil.Mail) string {

@@ -48,6 +48,9 @@ type serveConfig struct {
 	// datastore's database); required with --spicedb-endpoint for durability.
 	DirectoryURI      string
 	DirectoryMaxConns int32
+
+	// RecoverAfter: how old an interrupted flow must be before it is settled.
+	RecoverAfter time.Duration
 }
 
 // minAPIKeyLength keeps guessable keys out.
@@ -65,6 +68,9 @@ func (c serveConfig) Validate() error {
 	}
 	if _, err := c.apiKeys(); err != nil {
 		return err
+	}
+	if c.RecoverAfter <= 0 {
+		return errors.New("--recover-after must be positive")
 	}
 	if c.InvitationTTL < time.Minute {
 		return fmt.Errorf("--invitation-ttl %s is too short", c.InvitationTTL)
@@ -175,6 +181,7 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
+	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
 	return cmd
 }
@@ -234,6 +241,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 			return err
 		}
 		schemaReady.Store(true)
+		g.Go(func() error { recoverLoop(gctx, svc, logger); return nil })
 		logger.Info("hostaccess is ready",
 			zap.String("grpc", cfg.Engine.GRPCAddr),
 			zap.String("http", httpSrv.Addr()),
@@ -245,6 +253,31 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// recoverInterval is how often serve settles flows interrupted by a crash
+// or a lost connection (hostaccess.Service.Recover).
+const recoverInterval = 30 * time.Second
+
+// recoverLoop settles interrupted flows at start and then periodically,
+// until ctx ends.
+func recoverLoop(ctx context.Context, svc *hostaccess.Service, logger *zap.Logger) {
+	ticker := time.NewTicker(recoverInterval)
+	defer ticker.Stop()
+	for {
+		n, err := svc.Recover(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("recovery of interrupted flows failed; retrying", zap.Error(err))
+		case n > 0:
+			logger.Info("settled interrupted flows", zap.Int("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 // openDirectory opens the directory store beside SpiceDB's data: in memory
@@ -287,6 +320,7 @@ func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, logger
 		Logger:            logger.Named("service"),
 		InvitationTTL:     cfg.InvitationTTL,
 		InviteURLTemplate: cfg.InviteURLTemplate,
+		RecoverAfter:      cfg.RecoverAfter,
 	}
 	if cfg.SMTPURL != "" {
 		sender, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.SMTPFrom)

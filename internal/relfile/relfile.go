@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hostaccess/hostaccess/internal/tuples"
+	"github.com/hostaccess/hostaccess/pkg/directory"
 )
 
 // File is the content of a relationship file.
@@ -30,6 +31,8 @@ type File struct {
 	Schema string
 	// Relationships in file order.
 	Relationships []*v1.Relationship
+	// Directory is the directory's data, in a full backup; nil otherwise.
+	Directory *directory.Snapshot
 }
 
 // Read loads a relationship file. A schemaFile key is resolved relative to
@@ -72,12 +75,24 @@ func Decode(raw []byte, readSchemaFile func(string) ([]byte, error)) (File, erro
 	for _, rel := range vf.Relationships.Relationships {
 		f.Relationships = append(f.Relationships, tuple.ToV1Relationship(rel))
 	}
+	var extra struct {
+		Directory any `yaml:"directory"`
+	}
+	if err := yaml.Unmarshal(raw, &extra); err != nil {
+		return File{}, err
+	}
+	if extra.Directory != nil {
+		if f.Directory, err = snapshotFromYAML(extra.Directory); err != nil {
+			return File{}, err
+		}
+	}
 	return f, nil
 }
 
 type document struct {
 	Schema        string `yaml:"schema"`
 	Relationships string `yaml:"relationships"`
+	Directory     any    `yaml:"directory,omitempty"`
 }
 
 // Encode writes f as a validation file, with a comment header.
@@ -93,9 +108,17 @@ func Encode(w io.Writer, f File, header string) error {
 			fmt.Fprintf(&buf, "# %s\n", line)
 		}
 	}
+	doc := document{Schema: f.Schema, Relationships: rels.String()}
+	if f.Directory != nil {
+		dir, err := snapshotToYAML(f.Directory)
+		if err != nil {
+			return err
+		}
+		doc.Directory = dir
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(document{Schema: f.Schema, Relationships: rels.String()}); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return err
 	}
 	if err := enc.Close(); err != nil {

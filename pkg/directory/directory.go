@@ -82,6 +82,22 @@ type Contact struct {
 	UpdatedAt time.Time
 }
 
+// AuditOutcome is whether the change an audit entry records took place.
+//
+// Audit entries double as the write-ahead journal of the flows: a flow
+// appends its entry as an intent BEFORE its relationship write, then marks
+// it applied (or abandoned). After a crash, recovery finds the intents left
+// behind and settles each from what SpiceDB holds, so no change is ever
+// visible without its audit entry.
+type AuditOutcome string
+
+// Audit outcomes.
+const (
+	AuditIntent    AuditOutcome = "intent"    // recorded before the write; not settled yet
+	AuditApplied   AuditOutcome = "applied"   // the change took place
+	AuditAbandoned AuditOutcome = "abandoned" // the write never applied
+)
+
 // AuditEntry records one change: who made it, when, through which flow.
 type AuditEntry struct {
 	Seq       int64 // assigned by the store, increasing
@@ -93,6 +109,15 @@ type AuditEntry struct {
 	Before    json.RawMessage
 	After     json.RawMessage
 	ZedToken  string // the revision of the relationship write, if any
+	// Outcome is AuditApplied when empty on append (a change with no
+	// relationship write to wait for).
+	Outcome AuditOutcome
+	// Operation is the id of the flow's marker relationship, which tells
+	// recovery whether the write applied.
+	Operation string
+	// Recovery holds the directory steps that finish (or undo) the flow,
+	// as the domain layer encodes them.
+	Recovery json.RawMessage
 }
 
 // AuditFilter selects audit entries, newest first.
@@ -149,11 +174,38 @@ type Contacts interface {
 	DeleteContact(ctx context.Context, id string) error
 }
 
-// Audit stores the audit log, append-only.
+// Audit stores the audit log, append-only but for settling intents.
 type Audit interface {
-	// AppendAudit stores an entry and returns it with its Seq.
+	// AppendAudit stores an entry and returns it with its Seq (and
+	// Outcome AuditApplied when it was empty).
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// SettleAudit moves an entry from one outcome to another
+	// (compare-and-set: ErrConflict if it is not in outcome from,
+	// ErrNotFound if absent), recording the write's ZedToken when given.
+	SettleAudit(ctx context.Context, seq int64, from, to AuditOutcome, zedToken string) error
+	// ListAuditIntents lists unsettled intents recorded before the given
+	// time, across all accounts, oldest first, at most limit (0: 100).
+	ListAuditIntents(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)
+}
+
+// Snapshot is the whole directory, for backups.
+type Snapshot struct {
+	Accounts    []Account
+	People      []Person
+	Invitations []Invitation
+	Contacts    []Contact
+	Audit       []AuditEntry
+}
+
+// Backup exports and imports the whole directory.
+type Backup interface {
+	// ExportAll reads everything at one point in time (one transaction).
+	ExportAll(ctx context.Context) (Snapshot, error)
+	// ImportAll loads a snapshot into an EMPTY store, keeping every field
+	// (audit Seq included), in one transaction: ErrConflict, and nothing
+	// written, if the store holds anything.
+	ImportAll(ctx context.Context, s Snapshot) error
 }
 
 // Store is everything the directory holds.
@@ -163,6 +215,7 @@ type Store interface {
 	Invitations
 	Contacts
 	Audit
+	Backup
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error

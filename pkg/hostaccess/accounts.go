@@ -55,36 +55,40 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 		in.OwnerEmail = email
 	}
 
-	now := s.now().UTC()
-	if err := s.dir.CreateAccount(ctx, directory.Account{ID: in.ID, Name: in.Name, HostID: in.HostID, AdminCap: DefaultAdminCap, CreatedAt: now}); err != nil {
-		if errors.Is(err, directory.ErrConflict) {
-			return Result{}, errorf(ErrConflict, "account %s already exists", in.ID)
-		}
-		return Result{}, fromDirectory(err, "account "+in.ID)
-	}
-	owner := relationship(typeAccount, in.ID, "owner", typeUser, in.OwnerID)
-	updates := []*v1.RelationshipUpdate{touch(owner)}
+	record := directory.Account{ID: in.ID, Name: in.Name, HostID: in.HostID, AdminCap: DefaultAdminCap, CreatedAt: s.now().UTC()}
+	updates := []*v1.RelationshipUpdate{touch(relationship(typeAccount, in.ID, "owner", typeUser, in.OwnerID))}
 	if in.HostID != "" {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, "host", typeHost, in.HostID)))
 	}
 	if in.Delegated {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, "delegated_to", typeHost, in.HostID)))
 	}
-	// An account id is never reused while its relationships exist.
-	token, err := s.write(ctx, updates, []*v1.Precondition{mustBeFree(typeAccount, in.ID, "owner")})
+	var then []step
+	if in.OwnerEmail != "" || in.OwnerName != "" {
+		then = append(then, step{Person: &directory.Person{UserID: in.OwnerID, Email: in.OwnerEmail, DisplayName: in.OwnerName}})
+	}
+	token, err := s.commit(ctx, change{
+		actor: actor, flow: "create_account", accountID: in.ID, target: "account:" + in.ID, after: in,
+		prepare: func(ctx context.Context) error {
+			err := s.dir.CreateAccount(ctx, record)
+			if errors.Is(err, directory.ErrConflict) {
+				return errorf(ErrConflict, "account %s already exists", in.ID)
+			}
+			return fromDirectory(err, "account "+in.ID)
+		},
+		updates: updates,
+		// An account id is never reused while its relationships exist.
+		pre:  []*v1.Precondition{mustBeFree(typeAccount, in.ID, "owner")},
+		then: then,
+		undo: []step{{DeleteAccount: in.ID}},
+	})
 	if err != nil {
-		_ = s.dir.DeleteAccount(ctx, in.ID) // undo the record of an account that never came to be
 		if Code(err) == "conflict" {
-			return Result{}, errorf(ErrConflict, "account %s already has an owner", in.ID)
+			return Result{}, errorf(ErrConflict, "account %s already exists", in.ID)
 		}
 		return Result{}, err
 	}
-	if in.OwnerEmail != "" || in.OwnerName != "" {
-		if err := s.rememberPerson(ctx, in.OwnerID, in.OwnerEmail, in.OwnerName); err != nil {
-			return result(token), err
-		}
-	}
-	return result(token), s.audit(ctx, actor, "create_account", in.ID, "account:"+in.ID, nil, in, token)
+	return result(token), nil
 }
 
 // CloseAccount removes every access to an account at once (owners, members,
@@ -104,7 +108,8 @@ func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID strin
 			updates = append(updates, remove(r))
 		}
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{actor: actor, flow: "close_account", accountID: accountID, target: "account:" + accountID,
+		updates: updates, then: []step{{DeleteAccount: accountID}}})
 	if err != nil {
 		return Result{}, err
 	}
@@ -115,10 +120,7 @@ func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID strin
 			return result(token), fromSpiceDB(err)
 		}
 	}
-	if err := s.dir.DeleteAccount(ctx, accountID); err != nil {
-		return result(token), fromDirectory(err, "account "+accountID)
-	}
-	return result(token), s.audit(ctx, actor, "close_account", accountID, "account:"+accountID, nil, nil, token)
+	return result(token), nil
 }
 
 // SetAdminCap sets how many administrators an account may have (3 by
@@ -166,12 +168,12 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 	if !on {
 		op = remove(rel)
 	}
-	token, err := s.write(ctx, []*v1.RelationshipUpdate{op}, nil)
+	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
+	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: []*v1.RelationshipUpdate{op}, pre: nil})
 	if err != nil {
 		return Result{}, err
 	}
-	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
-	return result(token), s.audit(ctx, actor, "set_delegation", accountID, "host:"+host, before, on, token)
+	return result(token), nil
 }
 
 // TransferOwnership makes member `to` an owner and the acting owner a
@@ -219,14 +221,14 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	if keepAccess.Administrator {
 		return Result{}, invalidf("keep the previous owner as administrator with SetAccess after the transfer")
 	}
-	token, err := s.write(ctx, updates, pre)
+	token, err := s.commit(ctx, change{actor: actor, flow: "transfer_ownership", accountID: accountID, target: "user:" + to, before: map[string]string{"owner": actor.UserID}, after: map[string]any{"owner": to, "previous_owner_keeps": keep}, updates: updates, pre: pre})
 	if err != nil {
 		if Code(err) == "conflict" {
 			return Result{}, errorf(ErrConflict, "the owners or members of %s changed meanwhile; try again", accountID)
 		}
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, "transfer_ownership", accountID, "user:"+to, map[string]string{"owner": actor.UserID}, map[string]any{"owner": to, "previous_owner_keeps": keep}, token)
+	return result(token), nil
 }
 
 // AddOwner makes a member an additional owner. Only owners (or a service
@@ -248,9 +250,9 @@ func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID s
 		updates = append(updates, remove(r))
 	}
 	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, userID)))
-	token, err := s.write(ctx, updates, []*v1.Precondition{mustExist(memberTuple)})
+	token, err := s.commit(ctx, change{actor: actor, flow: "add_owner", accountID: accountID, target: "user:" + userID, before: st.accessOf(userID), after: "owner", updates: updates, pre: []*v1.Precondition{mustExist(memberTuple)}})
 	if err != nil {
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, "add_owner", accountID, "user:"+userID, st.accessOf(userID), "owner", token)
+	return result(token), nil
 }

@@ -73,20 +73,21 @@ func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string,
 		return Contact{}, Result{}, err
 	}
 	now := s.now().UTC()
-	if err := s.dir.PutContact(ctx, directory.Contact{ID: id, AccountID: accountID, Name: in.Name, Email: in.Email, Phone: in.Phone, CreatedAt: now, UpdatedAt: now}); err != nil {
-		return Contact{}, Result{}, fromDirectory(err, "contact "+id)
-	}
+	record := directory.Contact{ID: id, AccountID: accountID, Name: in.Name, Email: in.Email, Phone: in.Phone, CreatedAt: now, UpdatedAt: now}
 	var updates []*v1.RelationshipUpdate
 	for _, r := range contactTuples(accountID, id, in) {
 		updates = append(updates, touch(r))
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{
+		actor: actor, flow: "add_contact", accountID: accountID, target: "contact:" + id, after: in,
+		prepare: func(ctx context.Context) error { return fromDirectory(s.dir.PutContact(ctx, record), "contact "+id) },
+		updates: updates,
+		undo:    []step{{DeleteContact: id}},
+	})
 	if err != nil {
-		_ = s.dir.DeleteContact(ctx, id)
 		return Contact{}, Result{}, err
 	}
-	c := Contact{ID: id, ContactInput: in}
-	return c, result(token), s.audit(ctx, actor, "add_contact", accountID, "contact:"+id, nil, in, token)
+	return Contact{ID: id, ContactInput: in}, result(token), nil
 }
 
 // UpdateContact replaces a contact's details and subscriptions.
@@ -100,15 +101,17 @@ func (s *Service) UpdateContact(ctx context.Context, actor Actor, accountID, con
 		return Result{}, err
 	}
 	before := s.contactFrom(existing, st)
-	token, err := s.write(ctx, diff(st.find("", "", "", typeContact, contactID), contactTuples(accountID, contactID, in)), nil)
+	updated := existing
+	updated.Name, updated.Email, updated.Phone, updated.UpdatedAt = in.Name, in.Email, in.Phone, s.now().UTC()
+	token, err := s.commit(ctx, change{
+		actor: actor, flow: "update_contact", accountID: accountID, target: "contact:" + contactID, before: before.ContactInput, after: in,
+		updates: diff(st.find("", "", "", typeContact, contactID), contactTuples(accountID, contactID, in)),
+		then:    []step{{PutContact: &updated}},
+	})
 	if err != nil {
 		return Result{}, err
 	}
-	existing.Name, existing.Email, existing.Phone, existing.UpdatedAt = in.Name, in.Email, in.Phone, s.now().UTC()
-	if err := s.dir.PutContact(ctx, existing); err != nil {
-		return result(token), fromDirectory(err, "contact "+contactID)
-	}
-	return result(token), s.audit(ctx, actor, "update_contact", accountID, "contact:"+contactID, before.ContactInput, in, token)
+	return result(token), nil
 }
 
 // RemoveContact removes a contact and all its subscriptions at once.
@@ -121,14 +124,15 @@ func (s *Service) RemoveContact(ctx context.Context, actor Actor, accountID, con
 	for _, r := range st.find("", "", "", typeContact, contactID) {
 		updates = append(updates, remove(r))
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{
+		actor: actor, flow: "remove_contact", accountID: accountID, target: "contact:" + contactID, before: s.contactFrom(existing, st).ContactInput,
+		updates: updates,
+		then:    []step{{DeleteContact: contactID}},
+	})
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.dir.DeleteContact(ctx, contactID); err != nil && !errors.Is(err, directory.ErrNotFound) {
-		return result(token), fromDirectory(err, "contact "+contactID)
-	}
-	return result(token), s.audit(ctx, actor, "remove_contact", accountID, "contact:"+contactID, s.contactFrom(existing, st).ContactInput, nil, token)
+	return result(token), nil
 }
 
 // ListContacts lists an account's contacts with their subscriptions.

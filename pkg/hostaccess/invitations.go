@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -38,7 +37,9 @@ func newToken() (token string, hash []byte, err error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, err
 	}
-	token = base64.RawURLEncoding.EncodeToString(b)
+	// Hex, not base64url: a token never starts with "-", which a command
+	// line would take for a flag.
+	token = hex.EncodeToString(b)
 	return token, hashToken(token), nil
 }
 
@@ -123,14 +124,18 @@ func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email stri
 		ID: id, AccountID: accountID, Email: email, TokenHash: hash, Access: mustJSON(access),
 		InvitedBy: actor.String(), CreatedAt: now, ExpiresAt: expires, Status: directory.InvitationPending, StatusAt: now,
 	}
-	// The directory record comes first: an invitation never exists in
-	// SpiceDB without the metadata needed to accept or revoke it.
-	if err := s.dir.CreateInvitation(ctx, inv); err != nil {
-		return InvitationLink{}, fromDirectory(err, "invitation "+id)
-	}
-	token2, err := s.write(ctx, updates, pre)
+	// The directory record comes first (after the intent): an invitation
+	// never exists in SpiceDB without the metadata to accept or revoke it.
+	token2, err := s.commit(ctx, change{
+		actor: actor, flow: "invite", accountID: accountID, target: "invitation:" + id,
+		after: map[string]any{"email": email, "access": access, "expires_at": expires},
+		prepare: func(ctx context.Context) error {
+			return fromDirectory(s.dir.CreateInvitation(ctx, inv), "invitation "+id)
+		},
+		updates: updates, pre: pre,
+		undo: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
+	})
 	if err != nil {
-		_ = s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationRevoked, "hostaccess: write failed", now, "")
 		if Code(err) == "conflict" && access.Administrator {
 			return InvitationLink{}, errorf(ErrAdminCapReached, "another administrator took the last seat of %s meanwhile", accountID)
 		}
@@ -138,7 +143,7 @@ func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email stri
 	}
 	link := s.deliver(ctx, actor, acct, inv, token)
 	link.Result = result(token2)
-	return link, s.audit(ctx, actor, "invite", accountID, "invitation:"+id, nil, map[string]any{"email": email, "access": access, "expires_at": expires}, token2)
+	return link, nil
 }
 
 // invitationTuples are the relationships of a pending invitation, and the
@@ -217,7 +222,8 @@ func toInvitation(inv directory.Invitation, now time.Time) Invitation {
 // ListInvitations lists an account's invitations, newest last, with their
 // status (expired ones included, so a panel can offer to regenerate them).
 func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID string) ([]Invitation, error) {
-	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
+	_, st, err := s.loadAccount(ctx, accountID)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "see the invitations of " + accountID}}); err != nil {
@@ -230,7 +236,14 @@ func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID st
 	now := s.now()
 	out := make([]Invitation, 0, len(invs))
 	for _, inv := range invs {
-		out = append(out, toInvitation(inv, now))
+		live := toInvitation(inv, now)
+		// A pending record whose relationships are not (yet) written is a
+		// flow still in flight or interrupted: not an invitation anyone can
+		// use, so not listed until recovery settles it.
+		if live.Status == string(directory.InvitationPending) && !st.has(typeInvitation, inv.ID, "account", typeAccount, accountID) {
+			continue
+		}
+		out = append(out, live)
 	}
 	return out, nil
 }
@@ -307,17 +320,18 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) 
 	if len(updates) == 0 {
 		return Result{}, s.lostRace(ctx, id)
 	}
-	token, err := s.write(ctx, updates, []*v1.Precondition{pre})
+	token, err := s.commit(ctx, change{
+		actor: actor, flow: "revoke_invitation", accountID: inv.AccountID, target: "invitation:" + id, before: "pending", after: "revoked",
+		updates: updates, pre: []*v1.Precondition{pre},
+		then: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationRevoked, By: actor.String(), At: s.now().UTC()}}},
+	})
 	if err != nil {
 		if Code(err) == "conflict" {
 			return Result{}, s.lostRace(ctx, id)
 		}
 		return Result{}, err
 	}
-	if err := s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationRevoked, actor.String(), s.now().UTC(), ""); err != nil {
-		return result(token), fromDirectory(err, "invitation "+id)
-	}
-	return result(token), s.audit(ctx, actor, "revoke_invitation", inv.AccountID, "invitation:"+id, "pending", "revoked", token)
+	return result(token), nil
 }
 
 // RegenerateInvitation replaces an invitation's link with a new one (and a
@@ -372,23 +386,24 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 		ID: newInvID, AccountID: inv.AccountID, Email: inv.Email, TokenHash: hash, Access: inv.Access,
 		InvitedBy: actor.String(), CreatedAt: now, ExpiresAt: expires, Status: directory.InvitationPending, StatusAt: now,
 	}
-	if err := s.dir.CreateInvitation(ctx, fresh); err != nil {
-		return InvitationLink{}, fromDirectory(err, "invitation "+newInvID)
-	}
-	written, err := s.write(ctx, append(consume, updates...), pre)
+	written, err := s.commit(ctx, change{
+		actor: actor, flow: "regenerate_invitation", accountID: inv.AccountID, target: "invitation:" + id, before: id, after: newInvID,
+		prepare: func(ctx context.Context) error {
+			return fromDirectory(s.dir.CreateInvitation(ctx, fresh), "invitation "+newInvID)
+		},
+		updates: append(consume, updates...), pre: pre,
+		then: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationSuperseded, By: actor.String(), At: now, SupersededBy: newInvID}}},
+		undo: []step{{InvitationStatus: &invitationStep{ID: newInvID, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
+	})
 	if err != nil {
-		_ = s.dir.SetInvitationStatus(ctx, newInvID, directory.InvitationPending, directory.InvitationRevoked, "hostaccess: write failed", now, "")
 		if Code(err) == "conflict" {
 			return InvitationLink{}, s.lostRace(ctx, id)
 		}
 		return InvitationLink{}, err
 	}
-	if err := s.dir.SetInvitationStatus(ctx, id, directory.InvitationPending, directory.InvitationSuperseded, actor.String(), now, newInvID); err != nil {
-		return InvitationLink{}, fromDirectory(err, "invitation "+id)
-	}
 	link := s.deliver(ctx, actor, acct, fresh, token)
 	link.Result = result(written)
-	return link, s.audit(ctx, actor, "regenerate_invitation", inv.AccountID, "invitation:"+id, id, newInvID, written)
+	return link, nil
 }
 
 // Login is the accepting person, as the provider's login system knows them.
@@ -485,7 +500,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 			updates = append(updates, touch(relationship(typeSeat, held.GetResource().GetObjectId(), "holder", typeUser, login.UserID)))
 		}
 	}
-	written, err := s.write(ctx, dedupe(updates), []*v1.Precondition{consumePre})
+	written, err := s.commit(ctx, change{
+		actor: Person(login.UserID), flow: "accept_invitation", accountID: inv.AccountID, target: "invitation:" + inv.ID, after: out,
+		updates: updates, pre: []*v1.Precondition{consumePre},
+		then: []step{
+			{InvitationStatus: &invitationStep{ID: inv.ID, From: directory.InvitationPending, To: directory.InvitationAccepted, By: "user:" + login.UserID, At: s.now().UTC()}},
+			{Person: &directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName}},
+		},
+	})
 	if err != nil {
 		if Code(err) == "conflict" {
 			return Acceptance{}, s.lostRace(ctx, inv.ID)
@@ -493,14 +515,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 		return Acceptance{}, err
 	}
 	out.Result = result(written)
-	now := s.now().UTC()
-	if err := s.dir.SetInvitationStatus(ctx, inv.ID, directory.InvitationPending, directory.InvitationAccepted, "user:"+login.UserID, now, ""); err != nil {
-		return out, fromDirectory(err, "invitation "+inv.ID)
-	}
-	if err := s.rememberPerson(ctx, login.UserID, email, login.DisplayName); err != nil {
-		return out, err
-	}
-	return out, s.audit(ctx, Person(login.UserID), "accept_invitation", inv.AccountID, "invitation:"+inv.ID, nil, out, written)
+	return out, nil
 }
 
 func withoutSeats(rels []*v1.Relationship) []*v1.Relationship {

@@ -180,7 +180,7 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 	case !access.Administrator && seat != nil:
 		updates = append(updates, remove(seat))
 	}
-	token, err := s.write(ctx, updates, pre)
+	token, err := s.commit(ctx, change{actor: actor, flow: "set_access", accountID: accountID, target: "user:" + userID, before: current, after: access, updates: updates, pre: pre})
 	if err != nil {
 		if Code(err) == "conflict" {
 			if access.Administrator && seat == nil {
@@ -190,7 +190,7 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 		}
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, "set_access", accountID, "user:"+userID, current, access, token)
+	return result(token), nil
 }
 
 // RemoveMember removes a person's access to one account at once: every
@@ -239,16 +239,16 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	for _, r := range tuples {
 		updates = append(updates, remove(r))
 	}
-	token, err := s.write(ctx, updates, pre)
+	before := "owner"
+	if !isOwner {
+		before = st.accessOf(userID).Summary()
+	}
+	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre})
 	if err != nil {
 		if Code(err) == "conflict" {
 			return Result{}, errorf(ErrLastOwner, "%s would be left without an owner (the other owner left meanwhile)", accountID)
 		}
 		return Result{}, err
 	}
-	before := "owner"
-	if !isOwner {
-		before = st.accessOf(userID).Summary()
-	}
-	return result(token), s.audit(ctx, actor, "remove_member", accountID, "user:"+userID, before, nil, token)
+	return result(token), nil
 }

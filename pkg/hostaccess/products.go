@@ -44,11 +44,11 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 	if st.has(typeProduct, id, "account", "", "") {
 		return Result{}, errorf(ErrConflict, "product %s already exists", id)
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{actor: actor, flow: "add_product", accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{"groups": groups, "tags": tags}, updates: updates, pre: nil})
 	if err != nil {
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, "add_product", accountID, "product:"+id, nil, map[string]any{"groups": groups, "tags": tags}, token)
+	return result(token), nil
 }
 
 // membershipUpdates put product id in a group or under a tag, creating the
@@ -77,11 +77,11 @@ func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, nam
 	for _, r := range st.find(typeProduct, id, "", "", "") {
 		updates = append(updates, remove(r))
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{actor: actor, flow: "remove_product", accountID: accountID, target: "product:" + id, before: nil, after: nil, updates: updates, pre: nil})
 	if err != nil {
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, "remove_product", accountID, "product:"+id, nil, nil, token)
+	return result(token), nil
 }
 
 // SetProductGroup puts a product in a group (in=true) or takes it out.
@@ -110,11 +110,11 @@ func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, nam
 	if !in {
 		updates = []*v1.RelationshipUpdate{remove(updates[1].GetRelationship())}
 	}
-	token, err := s.write(ctx, updates, nil)
+	token, err := s.commit(ctx, change{actor: actor, flow: flow, accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{typ: label, "in": in}, updates: updates, pre: nil})
 	if err != nil {
 		return Result{}, err
 	}
-	return result(token), s.audit(ctx, actor, flow, accountID, "product:"+id, nil, map[string]any{typ: label, "in": in}, token)
+	return result(token), nil
 }
 
 func (s *Service) productState(ctx context.Context, accountID, name string) (*accountState, string, error) {

@@ -67,6 +67,10 @@ type Config struct {
 	Mailer InvitationMailer
 	// Now is the clock (time.Now by default); tests move it.
 	Now func() time.Time
+	// RecoverAfter is how old an interrupted flow's intent must be before
+	// Recover settles it (RecoverAfter by default). It must exceed the
+	// longest a relationship write may take on any node (30 s).
+	RecoverAfter time.Duration
 	// Schema is the SpiceDB schema in force (the embedded hosting schema by
 	// default); audit explanations evaluate it.
 	Schema string
@@ -74,14 +78,15 @@ type Config struct {
 
 // Service runs the flows. It is safe for concurrent use.
 type Service struct {
-	client  Engine
-	dir     directory.Store
-	log     *zap.Logger
-	ttl     time.Duration
-	urlTmpl string
-	mailer  InvitationMailer
-	now     func() time.Time
-	schema  string
+	client       Engine
+	dir          directory.Store
+	log          *zap.Logger
+	ttl          time.Duration
+	urlTmpl      string
+	mailer       InvitationMailer
+	now          func() time.Time
+	schema       string
+	recoverAfter time.Duration
 }
 
 // New builds a Service.
@@ -110,9 +115,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Schema == "" {
 		cfg.Schema = schema.Hosting
 	}
+	if cfg.RecoverAfter == 0 {
+		cfg.RecoverAfter = RecoverAfter
+	}
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
-		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, schema: cfg.Schema,
+		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, schema: cfg.Schema, recoverAfter: cfg.RecoverAfter,
 	}, nil
 }
 

@@ -30,6 +30,7 @@ type Store struct {
 	invByHash   map[string]string // string(TokenHash) -> invitation id
 	contacts    map[string]directory.Contact
 	audit       []directory.AuditEntry // in Seq order
+	lastSeq     int64                  // the highest Seq handed out or imported
 }
 
 // New returns an empty store.
@@ -255,10 +256,17 @@ func (s *Store) DeleteContact(_ context.Context, id string) error {
 }
 
 func (s *Store) AppendAudit(_ context.Context, e directory.AuditEntry) (directory.AuditEntry, error) {
+	if e.Outcome == "" {
+		e.Outcome = directory.AuditApplied
+	}
+	if err := validOutcome(e.Outcome); err != nil {
+		return directory.AuditEntry{}, fmt.Errorf("append audit entry for %q: %w", e.AccountID, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e = cloneAudit(e)
-	e.Seq = int64(len(s.audit)) + 1
+	s.lastSeq++
+	e.Seq = s.lastSeq
 	s.audit = append(s.audit, e)
 	return cloneAudit(e), nil
 }
@@ -284,6 +292,148 @@ func (s *Store) ListAudit(_ context.Context, f directory.AuditFilter) ([]directo
 	return out, nil
 }
 
+// SettleAudit is a compare-and-set under the store's lock.
+func (s *Store) SettleAudit(_ context.Context, seq int64, from, to directory.AuditOutcome, zedToken string) error {
+	if err := validOutcome(to); err != nil {
+		return fmt.Errorf("audit entry %d: settle: %w", seq, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := slices.BinarySearchFunc(s.audit, seq, func(e directory.AuditEntry, seq int64) int {
+		return cmp.Compare(e.Seq, seq)
+	})
+	if !ok {
+		return fmt.Errorf("audit entry %d: %w", seq, directory.ErrNotFound)
+	}
+	e := &s.audit[i]
+	if e.Outcome != from {
+		return fmt.Errorf("audit entry %d is %s, not %s: %w", seq, e.Outcome, from, directory.ErrConflict)
+	}
+	e.Outcome = to
+	if zedToken != "" {
+		e.ZedToken = zedToken
+	}
+	return nil
+}
+
+func (s *Store) ListAuditIntents(_ context.Context, before time.Time, limit int) ([]directory.AuditEntry, error) {
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []directory.AuditEntry
+	for _, e := range s.audit {
+		if len(out) == limit {
+			break
+		}
+		if e.Outcome == directory.AuditIntent && e.Time.Before(before) {
+			out = append(out, cloneAudit(e))
+		}
+	}
+	return out, nil
+}
+
+// ExportAll copies everything under the read lock, so the snapshot is one
+// point in time.
+func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var snap directory.Snapshot
+	for _, a := range s.accounts {
+		snap.Accounts = append(snap.Accounts, a)
+	}
+	slices.SortFunc(snap.Accounts, func(a, b directory.Account) int { return strings.Compare(a.ID, b.ID) })
+	for _, p := range s.people {
+		snap.People = append(snap.People, p)
+	}
+	slices.SortFunc(snap.People, func(a, b directory.Person) int { return strings.Compare(a.UserID, b.UserID) })
+	for _, inv := range s.invitations {
+		snap.Invitations = append(snap.Invitations, cloneInvitation(inv))
+	}
+	slices.SortFunc(snap.Invitations, func(a, b directory.Invitation) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	for _, c := range s.contacts {
+		snap.Contacts = append(snap.Contacts, c)
+	}
+	slices.SortFunc(snap.Contacts, func(a, b directory.Contact) int { return strings.Compare(a.ID, b.ID) })
+	for _, e := range s.audit {
+		snap.Audit = append(snap.Audit, cloneAudit(e))
+	}
+	return snap, nil
+}
+
+// ImportAll checks the whole snapshot before storing any of it, so a
+// refused import leaves the store as it was.
+func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.audit) > 0 {
+		return fmt.Errorf("import: the directory is not empty: %w", directory.ErrConflict)
+	}
+
+	accounts := make(map[string]directory.Account, len(snap.Accounts))
+	for _, a := range snap.Accounts {
+		if _, ok := accounts[a.ID]; ok {
+			return fmt.Errorf("import: account %q: %w", a.ID, directory.ErrConflict)
+		}
+		accounts[a.ID] = a
+	}
+	people := make(map[string]directory.Person, len(snap.People))
+	for _, p := range snap.People {
+		if _, ok := people[p.UserID]; ok {
+			return fmt.Errorf("import: person %q: %w", p.UserID, directory.ErrConflict)
+		}
+		people[p.UserID] = p
+	}
+	invitations := make(map[string]directory.Invitation, len(snap.Invitations))
+	invByHash := make(map[string]string, len(snap.Invitations))
+	for _, inv := range snap.Invitations {
+		if _, ok := invitations[inv.ID]; ok {
+			return fmt.Errorf("import: invitation %q: %w", inv.ID, directory.ErrConflict)
+		}
+		if _, ok := invByHash[string(inv.TokenHash)]; ok {
+			return fmt.Errorf("import: invitation %q: token hash in use: %w", inv.ID, directory.ErrConflict)
+		}
+		invitations[inv.ID] = cloneInvitation(inv)
+		invByHash[string(inv.TokenHash)] = inv.ID
+	}
+	contacts := make(map[string]directory.Contact, len(snap.Contacts))
+	for _, c := range snap.Contacts {
+		if _, ok := contacts[c.ID]; ok {
+			return fmt.Errorf("import: contact %q: %w", c.ID, directory.ErrConflict)
+		}
+		contacts[c.ID] = c
+	}
+	audit := make([]directory.AuditEntry, 0, len(snap.Audit))
+	for _, e := range snap.Audit {
+		if e.Seq <= 0 {
+			return fmt.Errorf("import: audit entry with Seq %d: Seq must be positive", e.Seq)
+		}
+		if e.Outcome == "" {
+			e.Outcome = directory.AuditApplied
+		}
+		if err := validOutcome(e.Outcome); err != nil {
+			return fmt.Errorf("import: audit entry %d: %w", e.Seq, err)
+		}
+		audit = append(audit, cloneAudit(e))
+	}
+	slices.SortFunc(audit, func(a, b directory.AuditEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := 1; i < len(audit); i++ {
+		if audit[i].Seq == audit[i-1].Seq {
+			return fmt.Errorf("import: audit entry %d: %w", audit[i].Seq, directory.ErrConflict)
+		}
+	}
+
+	s.accounts, s.people, s.invitations, s.invByHash, s.contacts = accounts, people, invitations, invByHash, contacts
+	s.audit = audit
+	if n := len(audit); n > 0 {
+		s.lastSeq = max(s.lastSeq, audit[n-1].Seq)
+	}
+	return nil
+}
+
 func (s *Store) Ping(context.Context) error { return nil }
 
 func (s *Store) Close() error { return nil }
@@ -300,5 +450,17 @@ func cloneInvitation(inv directory.Invitation) directory.Invitation {
 func cloneAudit(e directory.AuditEntry) directory.AuditEntry {
 	e.Before = slices.Clone(e.Before)
 	e.After = slices.Clone(e.After)
+	e.Recovery = slices.Clone(e.Recovery)
 	return e
+}
+
+// validOutcome refuses an outcome the directory does not know, which
+// recovery could never settle.
+func validOutcome(o directory.AuditOutcome) error {
+	switch o {
+	case directory.AuditIntent, directory.AuditApplied, directory.AuditAbandoned:
+		return nil
+	default:
+		return fmt.Errorf("unknown audit outcome %q", o)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostaccess/hostaccess/internal/testutil"
+	"github.com/hostaccess/hostaccess/pkg/directory"
 )
 
 func TestHeadRevision(t *testing.T) {
@@ -60,7 +61,7 @@ func TestCockroachMigrationsSplit(t *testing.T) {
 		stmts := splitStatements(string(body))
 		require.NotEmpty(t, stmts, v)
 		for _, s := range stmts {
-			require.Regexp(t, `(?s)^(--[^\n]*\n\s*)*(CREATE|INSERT) `, s, v)
+			require.Regexp(t, `(?s)^(--[^\n]*\n\s*)*(CREATE|INSERT|ALTER) `, s, v)
 		}
 	}
 }
@@ -89,7 +90,7 @@ func TestMigrateFreshDatabase(t *testing.T) {
 	require.NoError(t, err)
 	indexes, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Subset(t, indexes, []string{"audit_account_seq_idx", "contacts_account_idx", "invitations_account_idx", "invitations_token_hash_key"})
+	require.Subset(t, indexes, []string{"audit_account_seq_idx", "audit_intent_idx", "contacts_account_idx", "invitations_account_idx", "invitations_token_hash_key"})
 
 	// Nothing lands in the public schema, where SpiceDB's tables live.
 	var public int
@@ -169,6 +170,33 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 	run, err := migrateToHead(ctx, uri, Postgres)
 	require.NoError(t, err)
 	require.Equal(t, migrateRun{from: versions[0], to: HeadRevision()}, run)
+}
+
+// Audit entries written before 0003 gave every entry an outcome were all
+// applied: that is how they read after it, with no operation nor recovery.
+func TestMigrateAuditOutcome(t *testing.T) {
+	uri := testutil.PostgresDatabase(t)
+	ctx := t.Context()
+	migrateThrough(t, uri, "0002_directory_tables")
+	conn := connectTest(t, uri)
+	_, err := conn.Exec(ctx, `INSERT INTO hostaccess.audit (occurred_at, actor, flow, account_id, target, zed_token)
+		VALUES (now() - interval '1 hour', 'user:alice', 'invite', 'acme', 'invitation:acme/x1', 'zed1')`)
+	require.NoError(t, err)
+
+	require.NoError(t, Migrate(ctx, uri, Postgres))
+	s, err := Open(ctx, uri, PoolConfig{MaxConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	list, err := s.ListAudit(ctx, directory.AuditFilter{AccountID: "acme"})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, directory.AuditApplied, list[0].Outcome)
+	require.Empty(t, list[0].Operation)
+	require.Empty(t, list[0].Recovery)
+	require.Equal(t, "zed1", list[0].ZedToken)
+	intents, err := s.ListAuditIntents(ctx, time.Now(), 0)
+	require.NoError(t, err)
+	require.Empty(t, intents)
 }
 
 func TestMigrateWrongDialect(t *testing.T) {

@@ -130,3 +130,32 @@ func enUSDatabase(t *testing.T) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// A restore never hands out a Seq again: when the audit sequence is already
+// past the snapshot's highest (entries deleted by hand before restoring an
+// older backup), ImportAll leaves it there.
+func TestImportAllNeverMovesSequenceBack(t *testing.T) {
+	uri := testutil.PostgresDatabase(t)
+	s := openMigrated(t, uri, postgres.Postgres)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	ctx := t.Context()
+
+	var last int64
+	for range 5 {
+		e, err := s.AppendAudit(ctx, directory.AuditEntry{Time: time.Now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"})
+		require.NoError(t, err)
+		last = e.Seq
+	}
+	conn, err := pgx.Connect(ctx, uri)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `DELETE FROM hostaccess.audit`)
+	require.NoError(t, err)
+
+	require.NoError(t, s.ImportAll(ctx, directory.Snapshot{Audit: []directory.AuditEntry{
+		{Seq: 2, Time: time.Now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"},
+	}}))
+	e, err := s.AppendAudit(ctx, directory.AuditEntry{Time: time.Now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"})
+	require.NoError(t, err)
+	require.Greater(t, e.Seq, last)
+}

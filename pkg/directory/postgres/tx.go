@@ -14,7 +14,11 @@ type txBeginner interface {
 	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
-var serializable = pgx.TxOptions{IsoLevel: pgx.Serializable}
+var (
+	serializable = pgx.TxOptions{IsoLevel: pgx.Serializable}
+	// snapshotRead is for reading many tables at one point in time.
+	snapshotRead = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+)
 
 // runTx runs fn in a SERIALIZABLE transaction and commits it, running fn
 // again from the start when the server reports a serialization failure
@@ -34,10 +38,16 @@ var serializable = pgx.TxOptions{IsoLevel: pgx.Serializable}
 //     snapshot. So on PostgreSQL cockroach-go's retry loop (crdb.ExecuteCtx)
 //     runs a whole new transaction each time, and COMMIT's error counts.
 func runTx(ctx context.Context, db txBeginner, dialect Dialect, fn func(pgx.Tx) error) error {
+	return runTxWith(ctx, db, dialect, serializable, fn)
+}
+
+// runTxWith is runTx with other transaction options, retried the same way
+// (a read-only transaction can still be asked to retry on CockroachDB).
+func runTxWith(ctx context.Context, db txBeginner, dialect Dialect, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	if dialect == CockroachDB {
-		return crdbpgx.ExecuteTx(ctx, db, serializable, fn)
+		return crdbpgx.ExecuteTx(ctx, db, opts, fn)
 	}
 	return crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
-		return pgx.BeginTxFunc(ctx, db, serializable, fn)
+		return pgx.BeginTxFunc(ctx, db, opts, fn)
 	})
 }

@@ -1,0 +1,212 @@
+package hostaccess
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// The ordering across the two stores (docs/durability.md):
+//
+//  1. append the audit entry as an intent, naming an operation marker and the
+//     directory steps that finish or undo the flow;
+//  2. directory steps that must precede the write (an invitation's record);
+//     they are invisible until the write lands;
+//  3. ONE WriteRelationships: the flow's updates plus its marker;
+//  4. the directory steps that finish the flow, then the intent is settled.
+//
+// A crash anywhere leaves an intent that Recover settles from SpiceDB: the
+// marker is there, so the write applied and the finishing steps run; or it
+// is not, so the undo steps run. No change is visible without its audit
+// entry, and no invitation is marked accepted without its grant.
+
+const (
+	typeOperation = "operation"
+	// markerTTL outlives any recovery delay by far.
+	markerTTL = 7 * 24 * time.Hour
+	// writeTimeout bounds a flow's relationship write, so an intent older
+	// than RecoverAfter is never still in flight.
+	writeTimeout = 30 * time.Second
+	// RecoverAfter is how old an unsettled intent must be before Recover
+	// settles it, by default: well past writeTimeout.
+	RecoverAfter = 2 * time.Minute
+)
+
+// step is one idempotent directory step of a flow.
+type step struct {
+	InvitationStatus *invitationStep    `json:"invitation_status,omitempty"`
+	Person           *directory.Person  `json:"person,omitempty"`
+	PutContact       *directory.Contact `json:"put_contact,omitempty"`
+	DeleteContact    string             `json:"delete_contact,omitempty"`
+	DeleteAccount    string             `json:"delete_account,omitempty"`
+}
+
+type invitationStep struct {
+	ID           string                     `json:"id"`
+	From         directory.InvitationStatus `json:"from"`
+	To           directory.InvitationStatus `json:"to"`
+	By           string                     `json:"by"`
+	At           time.Time                  `json:"at"`
+	SupersededBy string                     `json:"superseded_by,omitempty"`
+}
+
+type recoverySteps struct {
+	Then []step `json:"then,omitempty"`
+	Undo []step `json:"undo,omitempty"`
+}
+
+// change is one access-changing flow, ready to commit.
+type change struct {
+	actor             Actor
+	flow              string
+	accountID, target string
+	before, after     any
+	// prepare runs after the intent is recorded and before the write.
+	prepare func(ctx context.Context) error
+	updates []*v1.RelationshipUpdate
+	pre     []*v1.Precondition
+	then    []step
+	undo    []step
+}
+
+// commit journals and applies a change. It returns the write's ZedToken once
+// the write applied, even if finishing directory steps failed (recovery
+// completes them): an acknowledged change is never lost.
+func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
+	opID, err := randomHex(8)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := s.dir.AppendAudit(ctx, directory.AuditEntry{
+		Time: s.now().UTC(), Actor: c.actor.String(), Flow: c.flow, AccountID: c.accountID, Target: c.target,
+		Before: mustJSON(c.before), After: mustJSON(c.after),
+		Outcome: directory.AuditIntent, Operation: opID, Recovery: mustJSON(recoverySteps{Then: c.then, Undo: c.undo}),
+	})
+	if err != nil {
+		return nil, fromDirectory(err, "audit")
+	}
+	if c.prepare != nil {
+		if err := c.prepare(ctx); err != nil {
+			s.settle(ctx, entry, directory.AuditAbandoned, nil, c.undo)
+			return nil, err
+		}
+	}
+	expires := s.now().Add(markerTTL)
+	marker := expiring(relationship(typeOperation, opID, "applied", typeAccount, c.accountID), &expires)
+	writeCtx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	token, err := s.write(writeCtx, append(dedupe(c.updates), touch(marker)), c.pre)
+	if err != nil {
+		if writeNotApplied(err) {
+			s.settle(ctx, entry, directory.AuditAbandoned, nil, c.undo)
+			return nil, err
+		}
+		s.log.Warn("relationship write outcome unknown; recovery will settle it", zap.String("flow", c.flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+		return nil, errorf(ErrUnavailable, "the change may or may not have been applied (the access engine did not confirm it); it will be settled and audited within %s", s.recoverAfter)
+	}
+	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
+	return token, nil
+}
+
+// writeNotApplied reports errors after which SpiceDB surely wrote nothing.
+func writeNotApplied(err error) bool {
+	for _, kind := range []error{errPreconditionFailedRace, ErrInvalidArgument, ErrConflict, ErrNotFound} {
+		if errors.Is(err, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// settle runs a flow's final directory steps and settles its intent. A
+// failure is logged: the intent stays, and Recover finishes the job.
+func (s *Service) settle(ctx context.Context, entry directory.AuditEntry, outcome directory.AuditOutcome, token *v1.ZedToken, steps []step) {
+	ctx = context.WithoutCancel(ctx) // the write happened (or surely did not): finish even if the caller left
+	for _, st := range steps {
+		if err := s.applyStep(ctx, st); err != nil {
+			s.log.Error("directory step failed; recovery will retry it", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+			return
+		}
+	}
+	if err := s.dir.SettleAudit(ctx, entry.Seq, directory.AuditIntent, outcome, token.GetToken()); err != nil && !errors.Is(err, directory.ErrConflict) {
+		s.log.Error("audit intent not settled; recovery will retry it", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+	}
+}
+
+// applyStep runs one directory step; running it twice changes nothing.
+func (s *Service) applyStep(ctx context.Context, st step) error {
+	switch {
+	case st.InvitationStatus != nil:
+		is := st.InvitationStatus
+		err := s.dir.SetInvitationStatus(ctx, is.ID, is.From, is.To, is.By, is.At, is.SupersededBy)
+		if errors.Is(err, directory.ErrConflict) {
+			if inv, gerr := s.dir.GetInvitation(ctx, is.ID); gerr == nil && inv.Status == is.To {
+				return nil // done before
+			}
+		}
+		return err
+	case st.Person != nil:
+		return s.rememberPerson(ctx, st.Person.UserID, st.Person.Email, st.Person.DisplayName)
+	case st.PutContact != nil:
+		return s.dir.PutContact(ctx, *st.PutContact)
+	case st.DeleteContact != "":
+		if err := s.dir.DeleteContact(ctx, st.DeleteContact); err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return err
+		}
+		return nil
+	case st.DeleteAccount != "":
+		if err := s.dir.DeleteAccount(ctx, st.DeleteAccount); err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return nil
+}
+
+// Recover settles the intents left by flows interrupted by a crash or a
+// lost connection, older than RecoverAfter: where SpiceDB holds the flow's
+// marker the write applied and the flow's finishing steps run; where it
+// does not, the flow's undo steps run. Run it at start and periodically.
+func (s *Service) Recover(ctx context.Context) (int, error) {
+	intents, err := s.dir.ListAuditIntents(ctx, s.now().Add(-s.recoverAfter), 100)
+	if err != nil {
+		return 0, fromDirectory(err, "audit intents")
+	}
+	settled := 0
+	for _, entry := range intents {
+		var steps recoverySteps
+		if err := json.Unmarshal(entry.Recovery, &steps); err != nil && len(entry.Recovery) > 0 {
+			return settled, fmt.Errorf("audit entry %d: unreadable recovery steps: %w", entry.Seq, err)
+		}
+		rels, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeOperation, OptionalResourceId: entry.Operation}, fullyConsistent())
+		if err != nil {
+			return settled, err
+		}
+		if len(rels) > 0 {
+			s.settle(ctx, entry, directory.AuditApplied, at, steps.Then)
+			s.log.Info("recovered an interrupted change: applied", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq))
+		} else {
+			s.settle(ctx, entry, directory.AuditAbandoned, nil, steps.Undo)
+			s.log.Info("recovered an interrupted change: never applied", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq))
+		}
+		settled++
+	}
+	return settled, nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
