@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/hostaccess/hostaccess/internal/testutil"
 )
 
 // binary is the hostaccess binary built once for these tests.
@@ -86,8 +89,15 @@ func (b *syncBuffer) String() string {
 
 // startServer runs serve on the memory datastore with extra flags and waits
 // until /readyz says ready.
+//
+// With HOSTACCESS_TEST_POSTGRES_URI set, a server given no datastore flags
+// runs on a fresh migrated Postgres database, so the end-to-end tests cover
+// the durable deployment too.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	if testutil.UsePostgres() && !slices.Contains(extra, "--datastore-engine") {
+		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", testutil.MigratedDatabase(t))
+	}
 	s := &server{grpcAddr: freePort(t), httpAddr: freePort(t), logs: &syncBuffer{}}
 	args := append([]string{"serve", "--grpc-addr", s.grpcAddr, "--http-addr", s.httpAddr, "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(binary, args...)
@@ -449,7 +459,9 @@ func TestServeAuthAndConfiguration(t *testing.T) {
 	// --insecure-no-auth warns, and serves callers without a key.
 	s := startServer(t, "--insecure-no-auth")
 	require.Contains(t, s.logs.String(), "--insecure-no-auth")
-	require.Contains(t, s.logs.String(), "nothing survives a restart")
+	if !testutil.UsePostgres() {
+		require.Contains(t, s.logs.String(), "nothing survives a restart")
+	}
 	c, err := authzed.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer c.Close()

@@ -57,6 +57,11 @@ type Config struct {
 	SpiceDBToken    string
 	// SpiceDBInsecure talks plaintext gRPC to the external cluster.
 	SpiceDBInsecure bool
+
+	// DisableDatastoreMetrics leaves SpiceDB's datastore metrics out of the
+	// process's Prometheus registry: they are registered globally, so a
+	// second engine in one process (tests) would collide.
+	DisableDatastoreMetrics bool
 }
 
 // Validate reports the first problem with the configuration.
@@ -125,6 +130,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	dsConfig := datastore.DefaultDatastoreConfig()
 	dsConfig.Engine = cfg.DatastoreEngine
 	dsConfig.URI = cfg.DatastoreURI
+	dsConfig.EnableDatastoreMetrics = !cfg.DisableDatastoreMetrics
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
@@ -223,6 +229,11 @@ func Migrate(ctx context.Context, engine, uri string, logger *zap.Logger) error 
 		return fmt.Errorf("migrating the %s datastore: %w", engine, err)
 	}
 	return nil
+}
+
+// MigrationHead is the latest SpiceDB migration of a SQL engine.
+func MigrationHead(engine string) (string, error) {
+	return migration.HeadRevision(engine)
 }
 
 // dialAddress turns a listen address into one a local client can dial.

@@ -10,7 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
+	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
@@ -27,16 +29,38 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
-// StartEngine runs an embedded SpiceDB with the hosting schema on the memory
-// datastore for one test, stopped when the test ends.
+// StartEngine runs an embedded SpiceDB with the hosting schema for one test,
+// stopped when the test ends: on the memory datastore, or on a fresh
+// migrated Postgres database when HOSTACCESS_TEST_POSTGRES_URI is set.
 func StartEngine(t testing.TB) *engine.Engine {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	eng, err := engine.Open(ctx, engine.Config{
+	eng, _ := startEngine(t)
+	return eng
+}
+
+// StartEngineWithDatabase is StartEngine, also returning the Postgres
+// database it runs on ("" in memory) for the test's directory.
+func StartEngineWithDatabase(t testing.TB) (*engine.Engine, string) {
+	t.Helper()
+	return startEngine(t)
+}
+
+func startEngine(t testing.TB) (*engine.Engine, string) {
+	t.Helper()
+	cfg := engine.Config{
 		DatastoreEngine: engine.EngineMemory,
 		GRPCAddr:        FreeAddr(t),
 		PresharedKey:    "test-key",
-	}, zap.NewNop())
+		// Tests run many engines in one process.
+		DisableDatastoreMetrics: true,
+	}
+	if UsePostgres() {
+		cfg.DatastoreEngine = engine.EnginePostgres
+		cfg.DatastoreURI = MigratedDatabase(t)
+		cfg.SkipMigrations = true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	eng, err := engine.Open(ctx, cfg, zap.NewNop())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -57,7 +81,22 @@ func StartEngine(t testing.TB) *engine.Engine {
 	if _, err := eng.EnsureSchema(startCtx, schema.Hosting); err != nil {
 		t.Fatal(err)
 	}
-	return eng
+	return eng, cfg.DatastoreURI
+}
+
+// NewDirectory opens a directory for one test: in memory, or in the test's
+// Postgres database when it has one.
+func NewDirectory(t testing.TB, uri string) directory.Store {
+	t.Helper()
+	if uri == "" {
+		return memory.New()
+	}
+	store, err := postgres.Open(context.Background(), uri, postgres.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return store
 }
 
 // Clock is a settable clock for tests, safe for concurrent use.
@@ -83,15 +122,16 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// NewService starts an engine and a memory directory and returns a service
-// over them, with the clock it uses.
+// NewService starts an engine and a directory (memory, or Postgres when
+// HOSTACCESS_TEST_POSTGRES_URI is set) and returns a service over them,
+// with the clock it uses.
 func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *Clock) {
 	t.Helper()
-	eng := StartEngine(t)
+	eng, uri := startEngine(t)
 	clock := NewClock()
 	svc, err := hostaccess.New(hostaccess.Config{
 		Engine:            eng.Client,
-		Directory:         memory.New(),
+		Directory:         NewDirectory(t, uri),
 		InviteURLTemplate: "https://panel.example.com/invite/{token}",
 		Mailer:            mailer,
 		Now:               clock.Now,

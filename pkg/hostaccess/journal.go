@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -185,7 +184,9 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 	for _, entry := range intents {
 		var steps recoverySteps
 		if err := json.Unmarshal(entry.Recovery, &steps); err != nil && len(entry.Recovery) > 0 {
-			return settled, fmt.Errorf("audit entry %d: unreadable recovery steps: %w", entry.Seq, err)
+			// One unreadable entry must not hold up the others.
+			s.log.Error("audit intent with unreadable recovery steps; settle it by hand", zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+			continue
 		}
 		rels, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeOperation, OptionalResourceId: entry.Operation}, fullyConsistent())
 		if err != nil {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
-	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -76,10 +75,10 @@ type faultyFixture struct {
 
 func newFaultyFixture(t *testing.T) *faultyFixture {
 	t.Helper()
-	eng := testutil.StartEngine(t)
+	eng, uri := testutil.StartEngineWithDatabase(t)
 	clock := testutil.NewClock()
 	fe := &faultyEngine{Engine: eng.Client}
-	fd := &faultyDirectory{Store: memory.New()}
+	fd := &faultyDirectory{Store: testutil.NewDirectory(t, uri)}
 	svc, err := hostaccess.New(hostaccess.Config{Engine: fe, Directory: fd, Now: clock.Now})
 	require.NoError(t, err)
 	f := &fixture{t: t, svc: svc, clock: clock, mails: &recordingMailer{}}
@@ -90,7 +89,7 @@ func newFaultyFixture(t *testing.T) *faultyFixture {
 
 func (f *faultyFixture) recover() int {
 	f.t.Helper()
-	f.clock.Advance(hostaccess.RecoverAfter + 1)
+	f.clock.Advance(hostaccess.RecoverAfter + time.Second)
 	n, err := f.svc.Recover(ctx)
 	require.NoError(f.t, err)
 	return n
@@ -176,7 +175,7 @@ func TestCrashBetweenTheWriteAndTheDirectory(t *testing.T) {
 	require.Equal(t, 1, f.auditFlows()["accept_invitation:intent"])
 
 	// Recovery cannot finish while the directory is down, and says so.
-	f.clock.Advance(hostaccess.RecoverAfter + 1)
+	f.clock.Advance(hostaccess.RecoverAfter + time.Second)
 	_, err = f.svc.Recover(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, f.auditFlows()["accept_invitation:intent"], "still pending while the directory fails")

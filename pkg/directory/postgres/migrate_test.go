@@ -172,8 +172,8 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 	require.Equal(t, migrateRun{from: versions[0], to: HeadRevision()}, run)
 }
 
-// Audit entries written before 0003 gave every entry an outcome were all
-// applied: that is how they read after it, with no operation nor recovery.
+// Entries written before 0003 added the outcome were all applied: that is
+// how they read after it, with no operation and no recovery steps.
 func TestMigrateAuditOutcome(t *testing.T) {
 	uri := testutil.PostgresDatabase(t)
 	ctx := t.Context()
