@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/hostaccess/hostaccess/internal/teststack"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 )
 
@@ -96,7 +97,7 @@ func (b *syncBuffer) String() string {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	if testutil.UsePostgres() && !slices.Contains(extra, "--datastore-engine") {
-		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", testutil.MigratedDatabase(t))
+		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", teststack.MigratedDatabase(t))
 	}
 	s := &server{grpcAddr: freePort(t), httpAddr: freePort(t), logs: &syncBuffer{}}
 	args := append([]string{"serve", "--grpc-addr", s.grpcAddr, "--http-addr", s.httpAddr, "--log-format", "json"}, extra...)

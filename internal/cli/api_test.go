@@ -15,7 +15,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/internal/api"
 	"github.com/hostaccess/hostaccess/internal/cli"
-	"github.com/hostaccess/hostaccess/internal/testutil"
+	"github.com/hostaccess/hostaccess/internal/teststack"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -28,7 +28,7 @@ type apiStack struct {
 
 func startAPI(t *testing.T) *apiStack {
 	t.Helper()
-	svc, _ := testutil.NewService(t, nil)
+	svc, _ := teststack.NewService(t, nil)
 	st := &apiStack{}
 	handler := api.NewHandler(svc, map[string]string{"k": "panel"}, zap.NewNop())
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -44,17 +44,18 @@ func PostgresDatabase(t testing.TB) string {
 	}
 	defer admin.Close(context.Background())
 
-	name := "hostaccess_test_" + randomSuffix(t)
+	name := "hostaccess_test_" + RandomSuffix(t)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("creating test database: %v", err)
 	}
-	t.Cleanup(func() { dropDatabase(t, base, name) })
+	t.Cleanup(func() { DropDatabase(t, base, name) })
 
 	u.Path = "/" + name
 	return u.String()
 }
 
-func randomSuffix(t testing.TB) string {
+// RandomSuffix makes database names unique.
+func RandomSuffix(t testing.TB) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -62,7 +63,8 @@ func randomSuffix(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
-func dropDatabase(t testing.TB, base, name string) {
+// DropDatabase drops a test database, forcing connections out.
+func DropDatabase(t testing.TB, base, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
@@ -75,3 +77,7 @@ func dropDatabase(t testing.TB, base, name string) {
 		t.Errorf("dropping test database %s: %v", name, err)
 	}
 }
+
+// UsePostgres reports whether tests run their stores on Postgres
+// (HOSTACCESS_TEST_POSTGRES_URI is set) rather than in memory.
+func UsePostgres() bool { return os.Getenv(PostgresEnv) != "" }

@@ -1,7 +1,6 @@
 package hostaccess
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"sort"
@@ -274,5 +273,3 @@ func nameIn(accountID, id string) (string, bool) {
 	name, ok := strings.CutPrefix(id, accountID+"/")
 	return name, ok
 }
-
-func describeObject(typ, id string) string { return fmt.Sprintf("%s:%s", typ, id) }

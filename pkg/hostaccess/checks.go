@@ -100,9 +100,13 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 	if err != nil {
 		return nil, fromSpiceDB(err)
 	}
+	pairs := resp.GetPairs()
+	if len(pairs) != len(checks) {
+		return nil, fmt.Errorf("access engine answered %d of %d questions", len(pairs), len(checks))
+	}
 	out := make([]Answer, len(checks))
-	for i, pair := range resp.GetPairs() {
-		out[i] = Answer{Check: checks[i]}
+	for i, pair := range pairs {
+		out[i] = Answer{Check: checks[i]} //nolint:gosec // len(pairs) == len(requests) is checked above
 		if e := pair.GetError(); e != nil {
 			out[i].Error = e.GetMessage()
 			continue

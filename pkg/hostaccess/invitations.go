@@ -521,7 +521,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 func withoutSeats(rels []*v1.Relationship) []*v1.Relationship {
 	var out []*v1.Relationship
 	for _, r := range rels {
-		if r.GetResource().GetObjectType() != typeSeat && !(r.GetResource().GetObjectType() == typeAccount && r.GetRelation() == "owner") {
+		isOwner := r.GetResource().GetObjectType() == typeAccount && r.GetRelation() == "owner"
+		if r.GetResource().GetObjectType() != typeSeat && !isOwner {
 			out = append(out, r)
 		}
 	}

@@ -192,12 +192,16 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 	if err != nil {
 		return fromSpiceDB(err)
 	}
-	for i, pair := range resp.GetPairs() {
+	pairs := resp.GetPairs()
+	if len(pairs) != len(needs) {
+		return fmt.Errorf("access engine answered %d of %d authorization checks", len(pairs), len(needs))
+	}
+	for i, pair := range pairs {
 		if pair.GetError() != nil {
-			return errorf(ErrInvalidArgument, "checking %s: %s", needs[i].what, pair.GetError().GetMessage())
+			return errorf(ErrInvalidArgument, "checking %s: %s", needs[i].what, pair.GetError().GetMessage()) //nolint:gosec // len(pairs) == len(requests) is checked above
 		}
 		if pair.GetItem().GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-			n := needs[i]
+			n := needs[i] //nolint:gosec // len(pairs) == len(requests) is checked above
 			if n.escalation {
 				return errorf(ErrEscalation, "%s cannot grant %s: they do not hold it themselves", actor, n.what)
 			}

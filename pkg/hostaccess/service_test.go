@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostaccess/hostaccess/internal/teststack"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
@@ -43,7 +44,7 @@ func (m *recordingMailer) SendInvitation(_ context.Context, mail hostaccess.Invi
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	mails := &recordingMailer{}
-	svc, clock := testutil.NewService(t, mails)
+	svc, clock := teststack.NewService(t, mails)
 	f := &fixture{t: t, svc: svc, clock: clock, mails: mails}
 	_, err := svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "acme", Name: "Acme", OwnerID: "alice", OwnerEmail: "alice@acme.test", HostID: "nordhost"})
 	require.NoError(t, err)

@@ -1,33 +1,23 @@
-package testutil
+// Package teststack starts the whole hostaccess stack for tests: SpiceDB
+// in-process and a directory, in memory or on a fresh migrated Postgres
+// database when HOSTACCESS_TEST_POSTGRES_URI is set.
+package teststack
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
-
-// FreeAddr returns a loopback address with a port free at the time of asking.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
 
 // StartEngine runs an embedded SpiceDB with the hosting schema for one test,
 // stopped when the test ends: on the memory datastore, or on a fresh
@@ -49,12 +39,12 @@ func startEngine(t testing.TB) (*engine.Engine, string) {
 	t.Helper()
 	cfg := engine.Config{
 		DatastoreEngine: engine.EngineMemory,
-		GRPCAddr:        FreeAddr(t),
+		GRPCAddr:        testutil.FreeAddr(t),
 		PresharedKey:    "test-key",
 		// Tests run many engines in one process.
 		DisableDatastoreMetrics: true,
 	}
-	if UsePostgres() {
+	if testutil.UsePostgres() {
 		cfg.DatastoreEngine = engine.EnginePostgres
 		cfg.DatastoreURI = MigratedDatabase(t)
 		cfg.SkipMigrations = true
@@ -99,36 +89,13 @@ func NewDirectory(t testing.TB, uri string) directory.Store {
 	return store
 }
 
-// Clock is a settable clock for tests, safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock starts a clock at the current time.
-func NewClock() *Clock { return &Clock{t: time.Now().UTC()} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // NewService starts an engine and a directory (memory, or Postgres when
 // HOSTACCESS_TEST_POSTGRES_URI is set) and returns a service over them,
 // with the clock it uses.
-func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *Clock) {
+func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *testutil.Clock) {
 	t.Helper()
 	eng, uri := startEngine(t)
-	clock := NewClock()
+	clock := testutil.NewClock()
 	svc, err := hostaccess.New(hostaccess.Config{
 		Engine:            eng.Client,
 		Directory:         NewDirectory(t, uri),

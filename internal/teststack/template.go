@@ -1,4 +1,4 @@
-package testutil
+package teststack
 
 import (
 	"context"
@@ -13,12 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
 )
-
-// UsePostgres reports whether tests run their stores on Postgres
-// (HOSTACCESS_TEST_POSTGRES_URI is set) rather than in memory.
-func UsePostgres() bool { return os.Getenv(PostgresEnv) != "" }
 
 // MigratedDatabase creates a fresh database for one test, already migrated
 // for SpiceDB and the directory: it is cloned from a template database that
@@ -27,9 +24,9 @@ func UsePostgres() bool { return os.Getenv(PostgresEnv) != "" }
 // PostgresDatabase without the variable.
 func MigratedDatabase(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(PostgresEnv)
+	base := os.Getenv(testutil.PostgresEnv)
 	if base == "" {
-		t.Skip(SkipMessage)
+		t.Skip(testutil.SkipMessage)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -61,7 +58,7 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 	}
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		return "", fmt.Errorf("cannot reach Postgres at %s: %w", PostgresEnv, err)
+		return "", fmt.Errorf("cannot reach Postgres at %s: %w", testutil.PostgresEnv, err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", name); err != nil {
@@ -107,14 +104,14 @@ func cloneDatabase(t testing.TB, base, tmpl string) string {
 	defer cancel()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("cannot reach Postgres at %s: %v", PostgresEnv, err)
+		t.Fatalf("cannot reach Postgres at %s: %v", testutil.PostgresEnv, err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
-	name := "hostaccess_test_" + randomSuffix(t)
+	name := "hostaccess_test_" + testutil.RandomSuffix(t)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
 		t.Fatalf("cloning the template database: %v", err)
 	}
-	t.Cleanup(func() { dropDatabase(t, base, name) })
+	t.Cleanup(func() { testutil.DropDatabase(t, base, name) })
 	uri, err := withDatabase(base, name)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +122,7 @@ func cloneDatabase(t testing.TB, base, tmpl string) string {
 func withDatabase(base, name string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil {
-		return "", fmt.Errorf("%s is not a URL: %w", PostgresEnv, err)
+		return "", fmt.Errorf("%s is not a URL: %w", testutil.PostgresEnv, err)
 	}
 	u.Path = "/" + name
 	return u.String(), nil
