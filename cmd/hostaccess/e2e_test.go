@@ -99,6 +99,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	if testutil.UsePostgres() && !slices.Contains(extra, "--datastore-engine") {
 		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", teststack.MigratedDatabase(t))
 	}
+	extra = withSmallPools(extra)
 	s := &server{grpcAddr: freePort(t), httpAddr: freePort(t), logs: &syncBuffer{}}
 	args := append([]string{"serve", "--grpc-addr", s.grpcAddr, "--http-addr", s.httpAddr, "--log-format", "json"}, extra...)
 	s.cmd = exec.Command(binary, args...)
@@ -486,4 +487,13 @@ func TestServeAuthAndConfiguration(t *testing.T) {
 	}
 	require.Equal(t, 0, keyed.stop(t))
 	require.Contains(t, keyed.logs.String(), `"stopped"`)
+}
+
+// withSmallPools keeps a test server on Postgres to a few connections: many
+// servers share one Postgres (100 connections by default) in a test run.
+func withSmallPools(args []string) []string {
+	if !slices.Contains(args, "postgres") || slices.Contains(args, "--datastore-conn-pool-read-max-open") {
+		return args
+	}
+	return append(args, "--datastore-conn-pool-read-max-open", "4", "--datastore-conn-pool-write-max-open", "2", "--directory-conn-pool-max-open", "2")
 }

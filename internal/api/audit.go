@@ -20,6 +20,9 @@ type auditEntry struct {
 	Before    json.RawMessage `json:"before,omitempty"`
 	After     json.RawMessage `json:"after,omitempty"`
 	ZedToken  string          `json:"zed_token,omitempty"`
+	// Outcome is "applied", or "intent" while a change interrupted by a
+	// crash awaits recovery.
+	Outcome string `json:"outcome"`
 }
 
 type auditLog struct {
@@ -46,7 +49,7 @@ func (s *server) auditLog(r *http.Request, actor hostaccess.Actor) (int, any, er
 	for i, e := range entries {
 		out.Entries[i] = auditEntry{
 			Seq: e.Seq, Time: e.Time, Actor: e.Actor, Flow: e.Flow, AccountID: e.AccountID,
-			Target: e.Target, Before: e.Before, After: e.After, ZedToken: e.ZedToken,
+			Target: e.Target, Before: e.Before, After: e.After, ZedToken: e.ZedToken, Outcome: string(e.Outcome),
 		}
 	}
 	return http.StatusOK, out, nil

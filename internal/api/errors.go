@@ -108,8 +108,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			s.log.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 		}
 	case codeUnavailable:
-		detail = "the access engine is unavailable; try again shortly"
-		s.log.Warn("access engine unavailable", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+		// The service's message says which store failed and, for a write
+		// whose outcome is unknown, that it may have applied; the cause
+		// (addresses, driver errors) goes to the log only.
+		if cause := hostaccess.Cause(err); cause != nil {
+			detail += "; try again shortly"
+			s.log.Warn("unavailable", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.String("detail", err.Error()), zap.NamedError("cause", cause))
+		} else {
+			detail = "the access engine is unavailable; try again shortly"
+			s.log.Warn("unavailable", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+		}
 	}
 	writeProblem(w, code, kind, detail)
 }

@@ -164,6 +164,8 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f := cmd.Flags()
 	registerDatastoreFlags(cmd, &cfg.Engine)
 	f.BoolVar(&cfg.Engine.SkipMigrations, "skip-migrations", false, "do not run the SQL datastore's migrations at start")
+	f.IntVar(&cfg.Engine.ReadPoolMaxOpen, "datastore-conn-pool-read-max-open", 20, "connections SpiceDB's read pool keeps open at most")
+	f.IntVar(&cfg.Engine.WritePoolMaxOpen, "datastore-conn-pool-write-max-open", 10, "connections SpiceDB's write pool keeps open at most")
 	f.StringVar(&cfg.Engine.GRPCAddr, "grpc-addr", ":50051", "address of SpiceDB's gRPC API")
 	f.StringVar(&cfg.Engine.PresharedKey, "grpc-preshared-key", "", "preshared key gRPC callers present as bearer token (required unless --insecure-no-auth)")
 	f.BoolVar(&cfg.Engine.InsecureNoAuth, "insecure-no-auth", false, "serve the gRPC API without authentication (local development only)")
@@ -196,16 +198,20 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 
 	var schemaReady atomic.Bool
 	var dirRef atomic.Pointer[directory.Store]
+	// /readyz is unauthenticated: it says which part is not ready, and the
+	// log says why (addresses and credentials stay out of the answer).
 	ready := func(ctx context.Context) error {
 		if !schemaReady.Load() {
 			return errors.New("starting: schema not written yet")
 		}
 		if err := eng.Ready(ctx); err != nil {
-			return fmt.Errorf("datastore: %w", err)
+			logger.Debug("not ready: datastore", zap.Error(err))
+			return errors.New("the datastore is unreachable")
 		}
 		if d := dirRef.Load(); d != nil {
 			if err := (*d).Ping(ctx); err != nil {
-				return fmt.Errorf("directory: %w", err)
+				logger.Debug("not ready: directory", zap.Error(err))
+				return errors.New("the directory is unreachable")
 			}
 		}
 		return nil

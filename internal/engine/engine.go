@@ -58,6 +58,12 @@ type Config struct {
 	// SpiceDBInsecure talks plaintext gRPC to the external cluster.
 	SpiceDBInsecure bool
 
+	// ReadPoolMaxOpen and WritePoolMaxOpen size SpiceDB's connection pools
+	// on a SQL datastore (0: SpiceDB's defaults, 20 and 10). SpiceDB keeps
+	// them open, so they count against the database's max_connections.
+	ReadPoolMaxOpen  int
+	WritePoolMaxOpen int
+
 	// DisableDatastoreMetrics leaves SpiceDB's datastore metrics out of the
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
@@ -89,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
 		return fmt.Errorf("invalid --grpc-addr %q: %w", c.GRPCAddr, err)
+	}
+	if c.ReadPoolMaxOpen < 0 || c.WritePoolMaxOpen < 0 {
+		return errors.New("datastore pool sizes must not be negative")
 	}
 	if c.PresharedKey == "" && !c.InsecureNoAuth {
 		return errors.New("--grpc-preshared-key is required (or --insecure-no-auth for local development)")
@@ -131,6 +140,8 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	dsConfig.Engine = cfg.DatastoreEngine
 	dsConfig.URI = cfg.DatastoreURI
 	dsConfig.EnableDatastoreMetrics = !cfg.DisableDatastoreMetrics
+	sizePool(&dsConfig.ReadConnPool, cfg.ReadPoolMaxOpen)
+	sizePool(&dsConfig.WriteConnPool, cfg.WritePoolMaxOpen)
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
@@ -145,6 +156,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	srvConfig.DispatchServer.Enabled = false
 	srvConfig.SilentlyDisableTelemetry = true
 	srvConfig.DisableVersionResponse = true
+	unary, stream := unavailableMiddleware(logger)
+	srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, unary)
+	srvConfig.StreamingMiddlewareModification = append(srvConfig.StreamingMiddlewareModification, stream)
 	if cfg.InsecureNoAuth {
 		logger.Warn("--insecure-no-auth: the SpiceDB gRPC API accepts every caller without a key")
 		srvConfig.GRPCAuthFunc = func(ctx context.Context) (context.Context, error) { return ctx, nil }
@@ -229,6 +243,15 @@ func Migrate(ctx context.Context, engine, uri string, logger *zap.Logger) error 
 		return fmt.Errorf("migrating the %s datastore: %w", engine, err)
 	}
 	return nil
+}
+
+// sizePool caps a pool, keeping its idle minimum within the cap.
+func sizePool(pool *datastore.ConnPoolConfig, maxOpen int) {
+	if maxOpen <= 0 {
+		return
+	}
+	pool.MaxOpenConns = maxOpen
+	pool.MinOpenConns = min(pool.MinOpenConns, maxOpen)
 }
 
 // MigrationHead is the latest SpiceDB migration of a SQL engine.

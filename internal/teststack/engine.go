@@ -41,8 +41,11 @@ func startEngine(t testing.TB) (*engine.Engine, string) {
 		DatastoreEngine: engine.EngineMemory,
 		GRPCAddr:        testutil.FreeAddr(t),
 		PresharedKey:    "test-key",
-		// Tests run many engines in one process.
+		// Tests run many engines in one process, and many processes on one
+		// Postgres: small pools keep them under its max_connections.
 		DisableDatastoreMetrics: true,
+		ReadPoolMaxOpen:         4,
+		WritePoolMaxOpen:        2,
 	}
 	if testutil.UsePostgres() {
 		cfg.DatastoreEngine = engine.EnginePostgres
@@ -81,7 +84,7 @@ func NewDirectory(t testing.TB, uri string) directory.Store {
 	if uri == "" {
 		return memory.New()
 	}
-	store, err := postgres.Open(context.Background(), uri, postgres.PoolConfig{})
+	store, err := postgres.Open(context.Background(), uri, postgres.PoolConfig{MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -384,7 +384,10 @@ func (s *Service) ReachOf(ctx context.Context, actor Actor, userID string) (Acce
 	return AccessReport{UserID: userID, Accounts: list.Accounts, Products: products}, nil
 }
 
-// AuditLog lists an account's changes, newest first.
+// AuditLog lists an account's changes, newest first: applied ones, and
+// intents of changes interrupted by a crash that recovery has not settled
+// yet. A page may hold fewer than limit entries (refused changes are left
+// out); page on with the last Seq.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]directory.AuditEntry, error) {
 	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
 		return nil, err
@@ -396,5 +399,13 @@ func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, b
 	if err != nil {
 		return nil, fromDirectory(err, "audit of "+accountID)
 	}
-	return entries, nil
+	// Abandoned intents are changes that never happened (a refused write):
+	// not part of what changed.
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.Outcome != directory.AuditAbandoned {
+			kept = append(kept, e)
+		}
+	}
+	return kept, nil
 }

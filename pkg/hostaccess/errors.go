@@ -71,12 +71,36 @@ func Code(err error) string {
 // domainError is a domain error with its detail: errors.Is matches its
 // kind (ErrLastOwner...), and its message is the detail alone, readable as is.
 type domainError struct {
-	kind error
-	msg  string
+	kind  error
+	msg   string
+	cause error // for logs: never part of msg, which clients read
 }
 
 func (e *domainError) Error() string { return e.msg }
-func (e *domainError) Unwrap() error { return e.kind }
+
+func (e *domainError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.kind}
+}
+
+// Detail is the message meant for clients; the cause, if any, is for logs.
+func (e *domainError) Detail() string { return e.msg }
+
+// Cause returns the infrastructure error behind an ErrUnavailable, for logs.
+func Cause(err error) error {
+	if de, ok := errors.AsType[*domainError](err); ok && de.cause != nil {
+		return de.cause
+	}
+	return nil
+}
+
+// unavailable is an infrastructure failure: the client learns which store
+// failed, the logs learn why.
+func unavailable(what string, cause error) error {
+	return &domainError{kind: ErrUnavailable, msg: what, cause: cause}
+}
 
 // errorf builds a domain error of the given kind.
 func errorf(kind error, format string, args ...any) error {
@@ -100,7 +124,7 @@ func fromSpiceDB(err error) error {
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return errorf(ErrUnavailable, "the access engine did not answer in time")
+		return unavailable("the access engine did not answer in time", err)
 	}
 	st, ok := status.FromError(err)
 	if !ok {
@@ -119,11 +143,14 @@ func fromSpiceDB(err error) error {
 	case codes.NotFound:
 		return errorf(ErrNotFound, "%s", st.Message())
 	case codes.DeadlineExceeded:
-		return errorf(ErrUnavailable, "the access engine did not answer in time")
+		return unavailable("the access engine did not answer in time", err)
 	case codes.Unavailable, codes.ResourceExhausted, codes.Aborted:
-		return errorf(ErrUnavailable, "the access engine: %s", st.Message())
+		return unavailable("the access engine is unavailable", err)
 	default:
-		return fmt.Errorf("access engine: %w", err)
+		// Internal, Unknown, Canceled (by the server): SpiceDB answers so
+		// when its datastore fails (a lost connection, "unable to find
+		// revision"). To the caller it is the engine being unavailable.
+		return unavailable("the access engine failed to answer", err)
 	}
 }
 
@@ -146,6 +173,6 @@ func fromDirectory(err error, what string) error {
 	case errors.Is(err, directory.ErrConflict):
 		return errorf(ErrConflict, "%s", what)
 	default:
-		return fmt.Errorf("directory: %s: %w", what, err)
+		return unavailable("the directory is unavailable", fmt.Errorf("%s: %w", what, err))
 	}
 }

@@ -110,7 +110,8 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 			return nil, err
 		}
 		s.log.Warn("relationship write outcome unknown; recovery will settle it", zap.String("flow", c.flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
-		return nil, errorf(ErrUnavailable, "the change may or may not have been applied (the access engine did not confirm it); it will be settled and audited within %s", s.recoverAfter)
+		return nil, &domainError{kind: ErrUnavailable, cause: err,
+			msg: "the change may or may not have been applied (the access engine did not confirm it); the recovery pass settles and audits it within minutes: check before retrying"}
 	}
 	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
 	return token, nil
@@ -128,17 +129,19 @@ func writeNotApplied(err error) bool {
 
 // settle runs a flow's final directory steps and settles its intent. A
 // failure is logged: the intent stays, and Recover finishes the job.
-func (s *Service) settle(ctx context.Context, entry directory.AuditEntry, outcome directory.AuditOutcome, token *v1.ZedToken, steps []step) {
+func (s *Service) settle(ctx context.Context, entry directory.AuditEntry, outcome directory.AuditOutcome, token *v1.ZedToken, steps []step) bool {
 	ctx = context.WithoutCancel(ctx) // the write happened (or surely did not): finish even if the caller left
 	for _, st := range steps {
 		if err := s.applyStep(ctx, st); err != nil {
 			s.log.Error("directory step failed; recovery will retry it", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
-			return
+			return false
 		}
 	}
 	if err := s.dir.SettleAudit(ctx, entry.Seq, directory.AuditIntent, outcome, token.GetToken()); err != nil && !errors.Is(err, directory.ErrConflict) {
 		s.log.Error("audit intent not settled; recovery will retry it", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+		return false
 	}
+	return true
 }
 
 // applyStep runs one directory step; running it twice changes nothing.
@@ -147,7 +150,12 @@ func (s *Service) applyStep(ctx context.Context, st step) error {
 	case st.InvitationStatus != nil:
 		is := st.InvitationStatus
 		err := s.dir.SetInvitationStatus(ctx, is.ID, is.From, is.To, is.By, is.At, is.SupersededBy)
-		if errors.Is(err, directory.ErrConflict) {
+		switch {
+		case errors.Is(err, directory.ErrNotFound):
+			// Never recorded (the flow stopped before its record): nothing
+			// to finish or undo.
+			return nil
+		case errors.Is(err, directory.ErrConflict):
 			if inv, gerr := s.dir.GetInvitation(ctx, is.ID); gerr == nil && inv.Status == is.To {
 				return nil // done before
 			}
@@ -192,14 +200,14 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		if err != nil {
 			return settled, err
 		}
+		outcome, token, todo := directory.AuditAbandoned, (*v1.ZedToken)(nil), steps.Undo
 		if len(rels) > 0 {
-			s.settle(ctx, entry, directory.AuditApplied, at, steps.Then)
-			s.log.Info("recovered an interrupted change: applied", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq))
-		} else {
-			s.settle(ctx, entry, directory.AuditAbandoned, nil, steps.Undo)
-			s.log.Info("recovered an interrupted change: never applied", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq))
+			outcome, token, todo = directory.AuditApplied, at, steps.Then
 		}
-		settled++
+		if s.settle(ctx, entry, outcome, token, todo) {
+			s.log.Info("recovered an interrupted change", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.String("outcome", string(outcome)))
+			settled++
+		}
 	}
 	return settled, nil
 }
