@@ -9,7 +9,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration bench lint vet fmt tidy clean
+.PHONY: help build run test test-integration bench bench-go bench-profile lint vet fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,8 +29,14 @@ test: ## Run every test with the race detector (Postgres tests need HOSTACCESS_T
 test-integration: ## Run every test, Postgres ones included, against the local Postgres (or HOSTACCESS_TEST_POSTGRES_URI)
 	HOSTACCESS_TEST_POSTGRES_URI="$${HOSTACCESS_TEST_POSTGRES_URI:-$(LOCAL_PG_URI)}" go test -race $(TESTFLAGS) ./...
 
-bench: ## Run the Go benchmarks (the bench command comes with the benchmark issue)
-	go test -run '^$$' -bench . -benchmem ./...
+bench: build ## A short bench run on the memory datastore (see docs/benchmarks.md for full runs)
+	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300
+
+bench-go: ## The Go benchmarks of the check path
+	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/
+
+bench-profile: ## CPU and heap profiles of the check path (cpu.prof, mem.prof; go tool pprof)
+	go test -run '^$$' -bench 'BenchmarkCan' -benchmem -cpuprofile cpu.prof -memprofile mem.prof -o hostaccess.test ./pkg/hostaccess/
 
 vet: ## go vet and a gofmt check
 	go vet ./...

@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestGenerateIsDeterministicAndWellFormed(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := Generate(300, 7, now), Generate(300, 7, now)
+	ra, rb := a.Relationships(), b.Relationships()
+	if len(ra) != len(rb) || len(ra) == 0 {
+		t.Fatalf("same seed, different data: %d vs %d relationships", len(ra), len(rb))
+	}
+	for i := range ra {
+		if ra[i].String() != rb[i].String() {
+			t.Fatalf("relationship %d differs: %s vs %s", i, ra[i], rb[i])
+		}
+	}
+	for _, r := range ra {
+		switch r.GetResource().GetObjectType() {
+		case "product", "product_group", "tag":
+			acct, name, ok := cutSlash(r.GetResource().GetObjectId())
+			if !ok || a.Account(acct) == nil || name == "" {
+				t.Fatalf("%s: id is not ACCOUNT/NAME", r)
+			}
+		}
+	}
+}
+
+func cutSlash(s string) (string, string, bool) {
+	for i := range len(s) {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+func TestRunVerifiesAndDetectsWrongAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an engine")
+	}
+	ctx := context.Background()
+	cfg := Config{Accounts: 40, Seed: 3, DatastoreEngine: "memory", Duration: 150 * time.Millisecond, Verify: 200}
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Mismatches != 0 || rep.Verified < 200 {
+		t.Fatalf("verified %d answers, %d mismatches", rep.Verified, rep.Mismatches)
+	}
+	if len(rep.Workloads) == 0 || rep.LoadPerSecond <= 0 {
+		t.Fatalf("report is missing workloads or the load: %+v", rep)
+	}
+
+	// A deliberately wrong expected answer must be caught.
+	env, err := Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	qs := env.Provider.Questions(rand.New(rand.NewPCG(1, 2)), 50)
+	if mm, err := env.Verify(ctx, qs); err != nil || len(mm) != 0 {
+		t.Fatalf("honest expectations: %v mismatches, err %v", mm, err)
+	}
+	qs[7].Expected = !qs[7].Expected
+	mm, err := env.Verify(ctx, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mm) != 1 || mm[0].Question != qs[7] {
+		t.Fatalf("the flipped answer was not detected: %+v", mm)
+	}
+	// And Run's verifier turns a mismatch into ErrMismatch.
+	env.v.record(qs[7], mm[0].Got)
+	if rep, err := env.finish(); !errors.Is(err, ErrMismatch) || rep.Mismatches != 1 {
+		t.Fatalf("a wrong answer must fail the run: err %v", err)
+	}
+}
