@@ -497,3 +497,28 @@ func withSmallPools(args []string) []string {
 	}
 	return append(args, "--datastore-conn-pool-read-max-open", "4", "--datastore-conn-pool-write-max-open", "2", "--directory-conn-pool-max-open", "2")
 }
+
+// TestServeOnAnExternalSpiceDB runs serve as a client of another SpiceDB
+// (here: a second hostaccess serve standing in for a cluster): the schema
+// is written there and the flows work through it.
+func TestServeOnAnExternalSpiceDB(t *testing.T) {
+	cluster := startServer(t, "--grpc-preshared-key", "cluster-key-0123456789")
+	front := startServer(t, "--spicedb-endpoint", cluster.grpcAddr, "--spicedb-token", "cluster-key-0123456789", "--spicedb-insecure",
+		"--api-keys", "panel="+apiKey, "--datastore-engine", "memory")
+	require.Contains(t, front.logs.String(), "external SpiceDB cluster")
+
+	status, out := front.call(t, "POST", "/v1/accounts", "service", map[string]any{"id": "acme", "owner_id": "alice"})
+	require.Equal(t, http.StatusCreated, status, "%v", out)
+	require.True(t, front.allowed(t, "account:acme", "close", "user:alice"))
+
+	// The relationship lives in the cluster.
+	res := run(t, "", "rel", "read", "account:acme#owner", "--endpoint", cluster.grpcAddr, "--insecure", "--token", "cluster-key-0123456789")
+	require.Equal(t, 0, res.code, res.stderr)
+	require.Contains(t, res.stdout, "user:alice")
+
+	// A wrong token for the cluster is refused at start.
+	bad := run(t, "", "serve", "--spicedb-endpoint", cluster.grpcAddr, "--spicedb-token", "wrong", "--spicedb-insecure",
+		"--grpc-addr", freePort(t), "--http-addr", freePort(t))
+	require.Equal(t, 2, bad.code)
+	require.Contains(t, bad.stderr, "schema")
+}
