@@ -156,6 +156,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	srvConfig.DispatchServer.Enabled = false
 	srvConfig.SilentlyDisableTelemetry = true
 	srvConfig.DisableVersionResponse = true
+	// Bulk import and export stream for as long as a backup takes; SpiceDB's
+	// 30 s default cuts off an import of about a million relationships.
+	srvConfig.StreamingAPITimeout = 30 * time.Minute
 	unary, stream := unavailableMiddleware(logger)
 	srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, unary)
 	srvConfig.StreamingMiddlewareModification = append(srvConfig.StreamingMiddlewareModification, stream)

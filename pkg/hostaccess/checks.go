@@ -58,16 +58,34 @@ func consistency(CheckOptions) *v1.Consistency {
 	return fullyConsistent()
 }
 
-// Can answers one question.
+// Can answers one question. It asks SpiceDB's CheckPermission directly:
+// a one-item bulk check costs more (measured with hostaccess bench).
 func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, error) {
-	answers, err := s.CanAll(ctx, []Check{c}, opts)
+	res, err := parseObject("resource", c.Resource)
 	if err != nil {
 		return Answer{}, err
 	}
-	if answers[0].Error != "" {
-		return Answer{}, invalidf("%s", answers[0].Error)
+	sub, err := parseObject("subject", c.Subject)
+	if err != nil {
+		return Answer{}, err
 	}
-	return answers[0], nil
+	if c.Permission == "" {
+		return Answer{}, invalidf("the question has no permission")
+	}
+	resp, err := s.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}, Consistency: consistency(opts),
+	})
+	if err != nil {
+		return Answer{}, fromSpiceDB(err)
+	}
+	a := Answer{Check: c}
+	switch resp.GetPermissionship() {
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
+		a.Allowed = true
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
+		a.Conditional = true
+	}
+	return a, nil
 }
 
 // maxBulk bounds one CanAll call (SpiceDB's own bulk limit is 1,000).
