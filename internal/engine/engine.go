@@ -245,7 +245,7 @@ func Migrate(ctx context.Context, engine, uri string, logger *zap.Logger) error 
 	if err != nil {
 		return fmt.Errorf("migrating the %s datastore: %w", engine, err)
 	}
-	return nil
+	return tuneDatastore(ctx, engine, uri)
 }
 
 // sizePool caps a pool, keeping its idle minimum within the cap.

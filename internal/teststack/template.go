@@ -45,7 +45,7 @@ func templateName() (string, error) {
 		return "", err
 	}
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(spicedbHead + "|" + postgres.HeadRevision()))
+	_, _ = h.Write([]byte(spicedbHead + "|" + postgres.HeadRevision() + "|" + engine.TuningVersion))
 	return fmt.Sprintf("hostaccess_template_%08x", h.Sum32()), nil
 }
 

@@ -1,0 +1,38 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// resourcePrefixIndex lets Postgres answer SpiceDB's resource-id prefix
+// reads (object_id LIKE 'acme/%'), which hostaccess uses to read one
+// account's products, groups, tags, seats and invitations. SpiceDB's own
+// indexes cannot serve LIKE under a non-C collation, so such a read scanned
+// every relationship of the type: 1.8 s at 1.2 M relationships, 0.8 ms with
+// this index (measured with hostaccess bench's 100k-account data set).
+const resourcePrefixIndex = `CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_hostaccess_resource_prefix
+	ON relation_tuple (namespace, object_id text_pattern_ops)`
+
+// TuningVersion changes whenever tuneDatastore does (test templates are
+// keyed on it).
+const TuningVersion = "1"
+
+// tuneDatastore adds hostaccess's indexes to SpiceDB's tables. CONCURRENTLY
+// keeps writes flowing while the index builds on a large table.
+func tuneDatastore(ctx context.Context, engine, uri string) error {
+	if engine != EnginePostgres {
+		return nil // CockroachDB compares strings byte-wise: its indexes serve prefixes
+	}
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		return fmt.Errorf("tuning the postgres datastore: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, resourcePrefixIndex); err != nil {
+		return fmt.Errorf("tuning the postgres datastore (index for prefix reads): %w", err)
+	}
+	return nil
+}
