@@ -2,14 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"io"
 	"sort"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/authzed-go/v1"
 	"github.com/spf13/cobra"
 
+	grpcstreams "github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/internal/tuples"
 )
 
@@ -35,15 +34,10 @@ func newLookupResourcesCommand(streams Streams, conn *connFlags) *cobra.Command 
 					return err
 				}
 				var ids []string
-				for {
-					resp, err := stream.Recv()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						return err
-					}
+				if err := grpcstreams.Each(stream, func(resp *v1.LookupResourcesResponse) {
 					ids = append(ids, args[0]+":"+resp.GetResourceObjectId())
+				}); err != nil {
+					return err
 				}
 				return printObjects(streams, conn.output, "RESOURCE", ids)
 			})
@@ -77,15 +71,10 @@ func newLookupSubjectsCommand(streams Streams, conn *connFlags) *cobra.Command {
 					return err
 				}
 				var ids []string
-				for {
-					resp, err := stream.Recv()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						return err
-					}
+				if err := grpcstreams.Each(stream, func(resp *v1.LookupSubjectsResponse) {
 					ids = append(ids, subjectType+":"+resp.GetSubject().GetSubjectObjectId())
+				}); err != nil {
+					return err
 				}
 				return printObjects(streams, conn.output, "SUBJECT", ids)
 			})

@@ -11,6 +11,7 @@ import (
 	"github.com/authzed/authzed-go/v1"
 	"github.com/spf13/cobra"
 
+	grpcstreams "github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/internal/tuples"
 )
 
@@ -135,15 +136,10 @@ func newRelReadCommand(streams Streams, conn *connFlags) *cobra.Command {
 					return err
 				}
 				var rels []relationshipJSON
-				for {
-					resp, err := stream.Recv()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						return err
-					}
+				if err := grpcstreams.Each(stream, func(resp *v1.ReadRelationshipsResponse) {
 					rels = append(rels, toRelationshipJSON(resp.GetRelationship()))
+				}); err != nil {
+					return err
 				}
 				if conn.output == outputJSON {
 					if rels == nil {

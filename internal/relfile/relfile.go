@@ -21,6 +21,7 @@ import (
 	"github.com/authzed/spicedb/pkg/validationfile"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/internal/tuples"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 )
@@ -143,15 +144,10 @@ func Export(ctx context.Context, client *authzed.Client) (File, string, error) {
 		return File{}, "", fmt.Errorf("exporting relationships: %w", err)
 	}
 	f := File{Schema: schemaResp.GetSchemaText()}
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return File{}, "", fmt.Errorf("exporting relationships: %w", err)
-		}
+	if err := streams.Each(stream, func(resp *v1.ExportBulkRelationshipsResponse) {
 		f.Relationships = append(f.Relationships, resp.GetRelationships()...)
+	}); err != nil {
+		return File{}, "", fmt.Errorf("exporting relationships: %w", err)
 	}
 	return f, at.GetToken(), nil
 }

@@ -2,14 +2,13 @@ package hostaccess
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 )
 
@@ -147,17 +146,13 @@ func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReferen
 		return nil, fromSpiceDB(err)
 	}
 	var ids []string
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fromSpiceDB(err)
-		}
+	err = streams.Each(stream, func(resp *v1.LookupSubjectsResponse) {
 		if resp.GetSubject().GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 			ids = append(ids, resp.GetSubject().GetSubjectObjectId())
 		}
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
 	}
 	slices.Sort(ids)
 	return ids, nil
@@ -171,17 +166,13 @@ func (s *Service) lookupResources(ctx context.Context, resourceType, permission 
 		return nil, fromSpiceDB(err)
 	}
 	var ids []string
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fromSpiceDB(err)
-		}
+	err = streams.Each(stream, func(resp *v1.LookupResourcesResponse) {
 		if resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 			ids = append(ids, resp.GetResourceObjectId())
 		}
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
 	}
 	slices.Sort(ids)
 	return ids, nil

@@ -2,12 +2,12 @@ package hostaccess
 
 import (
 	"context"
-	"errors"
-	"io"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hostaccess/hostaccess/internal/streams"
 )
 
 // Object types of the schema (schema/hosting.zed).
@@ -106,15 +106,12 @@ func (s *Service) readAll(ctx context.Context, filter *v1.RelationshipFilter, co
 	}
 	var rels []*v1.Relationship
 	var at *v1.ZedToken
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return rels, at, nil
-		}
-		if err != nil {
-			return nil, nil, fromSpiceDB(err)
-		}
+	err = streams.Each(stream, func(resp *v1.ReadRelationshipsResponse) {
 		at = resp.GetReadAt()
 		rels = append(rels, resp.GetRelationship())
+	})
+	if err != nil {
+		return nil, nil, fromSpiceDB(err)
 	}
+	return rels, at, nil
 }
