@@ -470,6 +470,17 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	if len(consume) == 0 {
 		return Acceptance{}, s.lostRace(ctx, inv.ID)
 	}
+	// Nobody grants what they do not hold: the inviter must still hold
+	// everything the invitation offers (and the products it names must still
+	// exist), or an inviter who lost a right would keep granting it.
+	pre := []*v1.Precondition{consumePre}
+	if inviter, ok := strings.CutPrefix(inv.InvitedBy, "user:"); ok {
+		scopePre, err := s.checkGrant(ctx, Person(inviter), st, "", Access{}, invited)
+		if err != nil {
+			return Acceptance{}, errorf(ErrForbidden, "this invitation can no longer be accepted: %s", err)
+		}
+		pre = append(pre, scopePre...)
+	}
 	out := Acceptance{AccountID: inv.AccountID}
 	updates := consume
 	switch {
@@ -502,7 +513,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	}
 	written, err := s.commit(ctx, change{
 		actor: Person(login.UserID), flow: "accept_invitation", accountID: inv.AccountID, target: "invitation:" + inv.ID, after: out,
-		updates: updates, pre: []*v1.Precondition{consumePre},
+		updates: updates, pre: pre,
 		then: []step{
 			{InvitationStatus: &invitationStep{ID: inv.ID, From: directory.InvitationPending, To: directory.InvitationAccepted, By: "user:" + login.UserID, At: s.now().UTC()}},
 			{Person: &directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName}},

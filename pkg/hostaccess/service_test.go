@@ -576,3 +576,26 @@ func TestRaces(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationNeedsItsInviterToStillHoldWhatItOffers: an inviter who lost
+// user management (or the offered right) before acceptance grants nothing.
+func TestInvitationNeedsItsInviterToStillHoldWhatItOffers(t *testing.T) {
+	f := newFixture(t)
+	f.member("uma", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightUserManagement, hostaccess.RightBilling}})
+	uma := hostaccess.Person("uma")
+	kept, err := f.svc.Invite(ctx, uma, "acme", "kept@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	require.NoError(t, err)
+	lost, err := f.svc.Invite(ctx, uma, "acme", "lost@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	require.NoError(t, err)
+
+	// While uma holds billing and user management, her invitation works.
+	_, err = f.svc.AcceptInvitation(ctx, kept.Token, login("kept"))
+	require.NoError(t, err)
+
+	// The owner takes billing away from uma: her pending invitation no longer grants it.
+	_, err = f.svc.SetAccess(ctx, alice, "acme", "uma", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightUserManagement}})
+	require.NoError(t, err)
+	_, err = f.svc.AcceptInvitation(ctx, lost.Token, login("lost"))
+	requireCode(t, err, "forbidden")
+	require.False(t, f.can("user:lost", "account:acme", "pay_invoices"))
+}
