@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // accountState is every relationship of one account, read at one revision:
@@ -34,11 +35,21 @@ func (s *Service) readAccount(ctx context.Context, accountID string) (*accountSt
 	if at != nil {
 		consistency = atSnapshot(at) // the rest at the same revision
 	}
-	for _, typ := range prefixedTypes {
-		rels, _, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typ, OptionalResourceIdPrefix: accountID + "/"}, consistency)
-		if err != nil {
-			return nil, err
-		}
+	// The prefixed reads are independent: run them at once (a flow's
+	// latency is mostly these round trips).
+	parts := make([][]*v1.Relationship, len(prefixedTypes))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, typ := range prefixedTypes {
+		g.Go(func() error {
+			rels, _, err := s.readAll(gctx, &v1.RelationshipFilter{ResourceType: typ, OptionalResourceIdPrefix: accountID + "/"}, consistency)
+			parts[i] = rels
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, rels := range parts {
 		st.rels = append(st.rels, rels...)
 	}
 	return st, nil
