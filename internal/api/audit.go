@@ -1,32 +1,14 @@
 package api
 
 import (
-	"encoding/json"
 	"math"
 	"net/http"
-	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-// auditEntry is directory.AuditEntry as the API shows it.
-type auditEntry struct {
-	Seq       int64           `json:"seq"`
-	Time      time.Time       `json:"time"`
-	Actor     string          `json:"actor"`
-	Flow      string          `json:"flow"`
-	AccountID string          `json:"account_id"`
-	Target    string          `json:"target"`
-	Before    json.RawMessage `json:"before,omitempty"`
-	After     json.RawMessage `json:"after,omitempty"`
-	ZedToken  string          `json:"zed_token,omitempty"`
-	// Outcome is "applied", or "intent" while a change interrupted by a
-	// crash awaits recovery.
-	Outcome string `json:"outcome"`
-}
-
 type auditLog struct {
-	Entries []auditEntry `json:"entries"`
+	Entries []hostaccess.AuditEntry `json:"entries"`
 }
 
 // maxAuditLimit bounds one page of the audit log.
@@ -45,13 +27,7 @@ func (s *server) auditLog(r *http.Request, actor hostaccess.Actor) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	out := auditLog{Entries: make([]auditEntry, len(entries))}
-	for i, e := range entries {
-		out.Entries[i] = auditEntry{
-			Seq: e.Seq, Time: e.Time, Actor: e.Actor, Flow: e.Flow, AccountID: e.AccountID,
-			Target: e.Target, Before: e.Before, After: e.After, ZedToken: e.ZedToken, Outcome: string(e.Outcome),
-		}
-	}
+	out := auditLog{Entries: orEmpty(entries)}
 	return http.StatusOK, out, nil
 }
 

@@ -215,7 +215,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ContactCreated":       contactCreated{},
 		"Recipient":            hostaccess.Recipient{},
 		"RecipientList":        recipientList{},
-		"AuditEntry":           auditEntry{},
+		"AuditEntry":           hostaccess.AuditEntry{},
 		"AuditLog":             auditLog{},
 		"AccountSummary":       hostaccess.AccountSummary{},
 		"SwitchList":           hostaccess.SwitchList{},

@@ -2,11 +2,9 @@ package apiclient
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
@@ -20,19 +18,6 @@ type NewAccount struct {
 	OwnerName  string `json:"owner_name,omitempty"`
 	HostID     string `json:"host_id,omitempty"`
 	Delegated  bool   `json:"delegated,omitempty"`
-}
-
-// AuditEntry is one change in an account's audit log.
-type AuditEntry struct {
-	Seq       int64           `json:"seq"`
-	Time      time.Time       `json:"time"`
-	Actor     string          `json:"actor"`
-	Flow      string          `json:"flow"`
-	AccountID string          `json:"account_id"`
-	Target    string          `json:"target"`
-	Before    json.RawMessage `json:"before,omitempty"`
-	After     json.RawMessage `json:"after,omitempty"`
-	ZedToken  string          `json:"zed_token,omitempty"`
 }
 
 // CreatedContact is the answer of AddContact.
@@ -248,7 +233,7 @@ func (c *Client) Recipients(ctx context.Context, accountID string, category host
 
 // AuditLog lists an account's changes, newest first: at most limit (0: the
 // server's default), before sequence number before (0: the newest).
-func (c *Client) AuditLog(ctx context.Context, accountID string, before int64, limit int) ([]AuditEntry, error) {
+func (c *Client) AuditLog(ctx context.Context, accountID string, before int64, limit int) ([]hostaccess.AuditEntry, error) {
 	q := url.Values{}
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
@@ -257,7 +242,7 @@ func (c *Client) AuditLog(ctx context.Context, accountID string, before int64, l
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	var out struct {
-		Entries []AuditEntry `json:"entries"`
+		Entries []hostaccess.AuditEntry `json:"entries"`
 	}
 	return out.Entries, c.do(ctx, call{method: http.MethodGet, path: "/v1/accounts/" + seg(accountID) + "/audit", query: q}, &out)
 }

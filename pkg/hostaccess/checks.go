@@ -2,9 +2,11 @@ package hostaccess
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -393,11 +395,27 @@ func (s *Service) ReachOf(ctx context.Context, actor Actor, userID string) (Acce
 	return AccessReport{UserID: userID, Accounts: list.Accounts, Products: products}, nil
 }
 
+// AuditEntry is one change in an account's audit log.
+type AuditEntry struct {
+	Seq       int64           `json:"seq"` // increasing; page with beforeSeq
+	Time      time.Time       `json:"time"`
+	Actor     string          `json:"actor"` // user:ID or service:NAME
+	Flow      string          `json:"flow"`  // invite, accept_invitation, set_access, ...
+	AccountID string          `json:"account_id"`
+	Target    string          `json:"target"`
+	Before    json.RawMessage `json:"before,omitempty"`
+	After     json.RawMessage `json:"after,omitempty"`
+	ZedToken  string          `json:"zed_token,omitempty"`
+	// Outcome is "applied", or "intent" while a change interrupted by a
+	// crash awaits recovery (docs/durability.md).
+	Outcome string `json:"outcome"`
+}
+
 // AuditLog lists an account's changes, newest first: applied ones, and
 // intents of changes interrupted by a crash that recovery has not settled
 // yet. A page may hold fewer than limit entries (refused changes are left
 // out); page on with the last Seq.
-func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]directory.AuditEntry, error) {
+func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]AuditEntry, error) {
 	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
 		return nil, err
 	}
@@ -408,13 +426,17 @@ func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, b
 	if err != nil {
 		return nil, fromDirectory(err, "audit of "+accountID)
 	}
-	// Abandoned intents are changes that never happened (a refused write):
-	// not part of what changed.
-	kept := entries[:0]
+	out := make([]AuditEntry, 0, len(entries))
 	for _, e := range entries {
-		if e.Outcome != directory.AuditAbandoned {
-			kept = append(kept, e)
+		// Abandoned intents are changes that never happened (a refused
+		// write): not part of what changed.
+		if e.Outcome == directory.AuditAbandoned {
+			continue
 		}
+		out = append(out, AuditEntry{
+			Seq: e.Seq, Time: e.Time, Actor: e.Actor, Flow: e.Flow, AccountID: e.AccountID, Target: e.Target,
+			Before: e.Before, After: e.After, ZedToken: e.ZedToken, Outcome: string(e.Outcome),
+		})
 	}
-	return kept, nil
+	return out, nil
 }

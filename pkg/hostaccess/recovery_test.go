@@ -102,7 +102,7 @@ func (f *faultyFixture) auditFlows() map[string]int {
 	require.NoError(f.t, err)
 	flows := map[string]int{}
 	for _, e := range entries {
-		flows[e.Flow+":"+string(e.Outcome)]++
+		flows[e.Flow+":"+e.Outcome]++
 	}
 	return flows
 }
