@@ -447,6 +447,10 @@ func TestServeAuthAndConfiguration(t *testing.T) {
 	require.Equal(t, 2, res.code)
 	require.Contains(t, res.stderr, "--grpc-preshared-key is required")
 
+	res = run(t, "", "serve", "--grpc-preshared-key", testKey, "--grpc-addr", freePort(t), "--http-addr", freePort(t), "--dispatch-cache-max-cost", "lots")
+	require.Equal(t, 2, res.code)
+	require.Contains(t, res.stderr, "dispatch")
+
 	res = run(t, "", "serve", "--datastore-engine", "oracle")
 	require.Equal(t, 2, res.code)
 	require.Contains(t, res.stderr, `unknown --datastore-engine "oracle"`)

@@ -166,6 +166,8 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.BoolVar(&cfg.Engine.SkipMigrations, "skip-migrations", false, "do not run the SQL datastore's migrations at start")
 	f.IntVar(&cfg.Engine.ReadPoolMaxOpen, "datastore-conn-pool-read-max-open", 20, "connections SpiceDB's read pool keeps open at most")
 	f.IntVar(&cfg.Engine.WritePoolMaxOpen, "datastore-conn-pool-write-max-open", 10, "connections SpiceDB's write pool keeps open at most")
+	f.DurationVar(&cfg.Engine.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "how long SpiceDB may serve minimize_latency requests from one snapshot (longer: warmer cache, older answers for such requests)")
+	f.StringVar(&cfg.Engine.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache: bytes (256MiB) or a share of available memory (30%)")
 	f.StringVar(&cfg.Engine.GRPCAddr, "grpc-addr", ":50051", "address of SpiceDB's gRPC API")
 	f.StringVar(&cfg.Engine.PresharedKey, "grpc-preshared-key", "", "preshared key gRPC callers present as bearer token (required unless --insecure-no-auth)")
 	f.BoolVar(&cfg.Engine.InsecureNoAuth, "insecure-no-auth", false, "serve the gRPC API without authentication (local development only)")

@@ -64,6 +64,15 @@ type Config struct {
 	ReadPoolMaxOpen  int
 	WritePoolMaxOpen int
 
+	// RevisionQuantization is how long SpiceDB may answer a
+	// minimize_latency request from the same snapshot (SpiceDB's default, 5 s,
+	// when zero): longer keeps its cache warm longer, and lets such answers be
+	// that much older. hostaccess's own checks are fully consistent.
+	RevisionQuantization time.Duration
+	// DispatchCacheMaxCost sizes SpiceDB's check cache: bytes ("256MiB") or
+	// a share of available memory ("30%", SpiceDB's default, when empty).
+	DispatchCacheMaxCost string
+
 	// DisableDatastoreMetrics leaves SpiceDB's datastore metrics out of the
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
@@ -95,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
 		return fmt.Errorf("invalid --grpc-addr %q: %w", c.GRPCAddr, err)
+	}
+	if c.RevisionQuantization < 0 {
+		return errors.New("--datastore-revision-quantization-interval must not be negative")
 	}
 	if c.ReadPoolMaxOpen < 0 || c.WritePoolMaxOpen < 0 {
 		return errors.New("datastore pool sizes must not be negative")
@@ -140,6 +152,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	dsConfig.Engine = cfg.DatastoreEngine
 	dsConfig.URI = cfg.DatastoreURI
 	dsConfig.EnableDatastoreMetrics = !cfg.DisableDatastoreMetrics
+	if cfg.RevisionQuantization > 0 {
+		dsConfig.RevisionQuantization = cfg.RevisionQuantization
+	}
 	sizePool(&dsConfig.ReadConnPool, cfg.ReadPoolMaxOpen)
 	sizePool(&dsConfig.WriteConnPool, cfg.WritePoolMaxOpen)
 
@@ -156,6 +171,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	srvConfig.DispatchServer.Enabled = false
 	srvConfig.SilentlyDisableTelemetry = true
 	srvConfig.DisableVersionResponse = true
+	if cfg.DispatchCacheMaxCost != "" {
+		srvConfig.DispatchCacheConfig.MaxCost = cfg.DispatchCacheMaxCost
+	}
 	// Bulk import and export stream for as long as a backup takes; SpiceDB's
 	// 30 s default cuts off an import of about a million relationships.
 	srvConfig.StreamingAPITimeout = 30 * time.Minute
