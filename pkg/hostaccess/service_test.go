@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostaccess/hostaccess/internal/teststack"
@@ -385,17 +386,40 @@ func TestContactsHaveNoAccessAndReceiveTheirCategories(t *testing.T) {
 	requireCode(t, err, "forbidden")
 }
 
+// TestDelegationToHost: host staff with admin rights manage the users of
+// delegated accounts only, and switching delegation off removes that reach
+// at once. Host staff are provider-side, written as raw relationships.
 func TestDelegationToHost(t *testing.T) {
-	f := newFixture(t)
-	// The host's admin is wired by the provider (raw relationships, as host staff are provider-side).
-	_, err := f.svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "managed", OwnerID: "mia", HostID: "nordhost", Delegated: true})
+	eng, uri := teststack.StartEngineWithDatabase(t)
+	svc, err := hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: teststack.NewDirectory(t, uri)})
 	require.NoError(t, err)
-	require.False(t, f.can("user:mia", "account:acme", "manage_users"))
+	f := &fixture{t: t, svc: svc, clock: testutil.NewClock(), mails: &recordingMailer{}}
+	_, err = eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "host", ObjectId: "nordhost"}, Relation: "admin",
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "hank"}},
+		},
+	}}})
+	require.NoError(t, err)
+	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "managed", OwnerID: "mia", HostID: "nordhost", Delegated: true})
+	require.NoError(t, err)
+	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "private", OwnerID: "pia", HostID: "nordhost"})
+	require.NoError(t, err)
 
-	_, err = f.svc.SetDelegation(ctx, hostaccess.Person("mia"), "managed", false)
-	require.NoError(t, err)
-	_, err = f.svc.SetDelegation(ctx, alice, "managed", true)
+	require.True(t, f.can("user:hank", "account:managed", "manage_users"))
+	require.False(t, f.can("user:hank", "account:private", "manage_users"), "not delegated")
+	require.False(t, f.can("user:hank", "account:managed", "pay_invoices"), "delegation is user management only")
+
+	// Only the account itself switches delegation; off takes effect at once.
+	_, err = svc.SetDelegation(ctx, hostaccess.Person("hank"), "managed", false)
 	requireCode(t, err, "forbidden")
+	_, err = svc.SetDelegation(ctx, hostaccess.Person("mia"), "managed", false)
+	require.NoError(t, err)
+	require.False(t, f.can("user:hank", "account:managed", "manage_users"))
+	_, err = svc.SetDelegation(ctx, hostaccess.Person("pia"), "private", true)
+	require.NoError(t, err)
+	require.True(t, f.can("user:hank", "account:private", "manage_users"))
 }
 
 func TestSwitchAccounts(t *testing.T) {
