@@ -679,20 +679,7 @@ func verifyAccount(t *testing.T, c apiClient, db *pgx.Conn, zed *authzed.Client,
 
 	// Every pending invitation in the directory has its relationships, and
 	// every invitation in SpiceDB is pending in the directory.
-	inSpiceDB := map[string]bool{}
-	for _, r := range readRelationships(t, zed, &v1.RelationshipFilter{ResourceType: "invitation", OptionalResourceIdPrefix: account + "/", OptionalRelation: "account"}) {
-		id := strings.TrimPrefix(strings.SplitN(r, "#", 2)[0], "invitation:")
-		inSpiceDB[id] = true
-	}
-	rows, err := db.Query(context.Background(), `SELECT id, status FROM hostaccess.invitations WHERE account_id = $1`, account)
-	require.NoError(t, err)
-	dirStatus := map[string]string{}
-	for rows.Next() {
-		var id, status string
-		require.NoError(t, rows.Scan(&id, &status))
-		dirStatus[id] = status
-	}
-	require.NoError(t, rows.Err())
+	inSpiceDB, dirStatus := invitationStates(t, zed, db, account)
 	for id, status := range dirStatus {
 		if status == "pending" {
 			require.True(t, inSpiceDB[id], "%s: invitation %s pending in the directory without its relationships after recovery", account, id)
@@ -834,6 +821,33 @@ func stateMismatch(want userState, isMember bool, m memberView, listed map[strin
 }
 
 // readRelationships reads relationships as resource#relation@subject.
+// invitationStates reads the invitations of an account (all accounts when
+// account is empty) from both stores: which hold relationships in SpiceDB,
+// and each one's status in the directory.
+func invitationStates(t *testing.T, zed *authzed.Client, db *pgx.Conn, account string) (map[string]bool, map[string]string) {
+	t.Helper()
+	filter := &v1.RelationshipFilter{ResourceType: "invitation", OptionalRelation: "account"}
+	query, args := `SELECT id, status FROM hostaccess.invitations`, []any{}
+	if account != "" {
+		filter.OptionalResourceIdPrefix = account + "/"
+		query, args = query+` WHERE account_id = $1`, []any{account}
+	}
+	inSpiceDB := map[string]bool{}
+	for _, r := range readRelationships(t, zed, filter) {
+		inSpiceDB[strings.TrimPrefix(strings.SplitN(r, "#", 2)[0], "invitation:")] = true
+	}
+	rows, err := db.Query(context.Background(), query, args...)
+	require.NoError(t, err)
+	dirStatus := map[string]string{}
+	for rows.Next() {
+		var id, status string
+		require.NoError(t, rows.Scan(&id, &status))
+		dirStatus[id] = status
+	}
+	require.NoError(t, rows.Err())
+	return inSpiceDB, dirStatus
+}
+
 func readRelationships(t *testing.T, zed *authzed.Client, filter *v1.RelationshipFilter) []string {
 	t.Helper()
 	stream, err := zed.ReadRelationships(context.Background(), &v1.ReadRelationshipsRequest{

@@ -242,19 +242,7 @@ func TestDatabaseLossMidRunRecoversWithoutRestart(t *testing.T) {
 	}
 
 	// Every pending invitation has its relationships, and the other way round.
-	inSpiceDB := map[string]bool{}
-	for _, r := range readRelationships(t, zed, &v1.RelationshipFilter{ResourceType: "invitation", OptionalRelation: "account"}) {
-		inSpiceDB[strings.TrimPrefix(strings.SplitN(r, "#", 2)[0], "invitation:")] = true
-	}
-	rows, err := db.Query(context.Background(), `SELECT id, status FROM hostaccess.invitations`)
-	require.NoError(t, err)
-	dirStatus := map[string]string{}
-	for rows.Next() {
-		var id, status string
-		require.NoError(t, rows.Scan(&id, &status))
-		dirStatus[id] = status
-	}
-	require.NoError(t, rows.Err())
+	inSpiceDB, dirStatus := invitationStates(t, zed, db, "")
 	for id, status := range dirStatus {
 		require.Equal(t, status == "pending", inSpiceDB[id], "invitation %s: %q in the directory, relationships %v", id, status, inSpiceDB[id])
 	}
