@@ -108,6 +108,15 @@ func (a *accessFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&a.expires, "expires", "", "end of the access, RFC 3339 (2026-12-31T00:00:00Z)")
 }
 
+// parseInto returns a check that parses the flags into dst before any
+// request is made.
+func (a *accessFlags) parseInto(dst *hostaccess.Access) func() error {
+	return func() (err error) {
+		*dst, err = a.access()
+		return err
+	}
+}
+
 // access builds the Access, refusing unknown rights, categories and times.
 func (a *accessFlags) access() (hostaccess.Access, error) {
 	out := hostaccess.Access{

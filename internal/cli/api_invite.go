@@ -33,11 +33,7 @@ func newInviteCreateCommand(streams Streams) *cobra.Command {
 	cmd := newAPILeaf("create ACCOUNT EMAIL", "Invite EMAIL with the given rights; prints the link to send", cobra.ExactArgs(2), f,
 		func(cmd *cobra.Command, args []string) error {
 			var access hostaccess.Access
-			check := func() (err error) {
-				access, err = af.access()
-				return err
-			}
-			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+			return f.withAPI(cmd, af.parseInto(&access), func(ctx context.Context, client *apiclient.Client) error {
 				link, err := client.Invite(ctx, args[0], args[1], access)
 				if err != nil {
 					return err

@@ -53,11 +53,7 @@ func newMemberSetCommand(streams Streams) *cobra.Command {
 	cmd := newAPILeaf("set ACCOUNT USER", "Replace a member's rights and product scope (what the flags say, nothing else)", cobra.ExactArgs(2), f,
 		func(cmd *cobra.Command, args []string) error {
 			var access hostaccess.Access
-			check := func() (err error) {
-				access, err = af.access()
-				return err
-			}
-			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
+			return f.withAPI(cmd, af.parseInto(&access), func(ctx context.Context, client *apiclient.Client) error {
 				res, err := client.SetAccess(ctx, args[0], args[1], access)
 				if err != nil {
 					return err
