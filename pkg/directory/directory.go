@@ -189,7 +189,21 @@ type Audit interface {
 	ListAuditIntents(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)
 }
 
-// Snapshot is the whole directory, for backups.
+// Freshness stores each account's freshness token: the ZedToken of the
+// newest relationship write known to have changed it, so every node and
+// every restart asks SpiceDB for answers at least that fresh. Which of two
+// tokens is newer is decided by pkg/freshness; the store only keeps one
+// token per scope (an account id) with compare-and-set.
+type Freshness interface {
+	// GetFreshness returns the scope's token; ErrNotFound if none.
+	GetFreshness(ctx context.Context, scope string) (string, error)
+	// SetFreshness replaces the scope's token with next if it still is old
+	// ("" when there is none yet): ErrConflict otherwise.
+	SetFreshness(ctx context.Context, scope, old, next string) error
+}
+
+// Snapshot is the whole directory, for backups. Freshness tokens are left
+// out: they are revisions of one datastore, meaningless in another.
 type Snapshot struct {
 	Accounts    []Account
 	People      []Person
@@ -215,6 +229,7 @@ type Store interface {
 	Invitations
 	Contacts
 	Audit
+	Freshness
 	Backup
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -60,6 +60,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) directory.Store) {
 		{"ListAuditIntentsDefaultLimit", testListAuditIntentsDefaultLimit},
 		{"SettleAudit", testSettleAudit},
 		{"SettleAuditConcurrent", testSettleAuditConcurrent},
+		{"Freshness", testFreshness},
+		{"FreshnessConcurrent", testFreshnessConcurrent},
 		{"ExportAll", testExportAll},
 		{"ImportAll", testImportAll},
 		{"ImportAllAtomic", testImportAllAtomic},
@@ -1354,5 +1356,61 @@ func testImportAllNotEmpty(t *testing.T, newStore func(t *testing.T) directory.S
 			require.NoError(t, err)
 			requireSnapshot(t, before, after)
 		})
+	}
+}
+
+func testFreshness(t *testing.T, s directory.Store) {
+	ctx := t.Context()
+	_, err := s.GetFreshness(ctx, "acme")
+	require.ErrorIs(t, err, directory.ErrNotFound)
+
+	require.NoError(t, s.SetFreshness(ctx, "acme", "", "zed-1"))
+	got, err := s.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, "zed-1", got)
+
+	// Compare-and-set: a stale or absent expectation changes nothing.
+	require.ErrorIs(t, s.SetFreshness(ctx, "acme", "", "zed-2"), directory.ErrConflict)
+	require.ErrorIs(t, s.SetFreshness(ctx, "acme", "zed-0", "zed-2"), directory.ErrConflict)
+	require.Error(t, s.SetFreshness(ctx, "acme", "zed-1", ""), "an empty token is refused")
+	got, err = s.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, "zed-1", got)
+
+	require.NoError(t, s.SetFreshness(ctx, "acme", "zed-1", "zed-2"))
+	got, err = s.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, "zed-2", got)
+
+	// Scopes are independent.
+	_, err = s.GetFreshness(ctx, "globex")
+	require.ErrorIs(t, err, directory.ErrNotFound)
+}
+
+func testFreshnessConcurrent(t *testing.T, s directory.Store) {
+	ctx := t.Context()
+	// From no token (racing inserts) and from a token (racing updates).
+	require.NoError(t, s.SetFreshness(ctx, "globex", "", "zed-start"))
+	for scope, old := range map[string]string{"acme": "", "globex": "zed-start"} {
+		const n = 10
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = s.SetFreshness(ctx, scope, old, fmt.Sprintf("zed-%d", i)) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				require.Equal(t, -1, winner, "%s: more than one set succeeded", scope)
+				winner = i
+				continue
+			}
+			require.ErrorIs(t, err, directory.ErrConflict, "%s: goroutine %d", scope, i)
+		}
+		require.NotEqual(t, -1, winner, "%s: no set succeeded", scope)
+		got, err := s.GetFreshness(ctx, scope)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("zed-%d", winner), got)
 	}
 }

@@ -31,6 +31,7 @@ type Store struct {
 	contacts    map[string]directory.Contact
 	audit       []directory.AuditEntry // in Seq order
 	lastSeq     int64                  // the highest Seq handed out or imported
+	freshness   map[string]string      // scope -> ZedToken
 }
 
 // New returns an empty store.
@@ -41,6 +42,7 @@ func New() *Store {
 		invitations: map[string]directory.Invitation{},
 		invByHash:   map[string]string{},
 		contacts:    map[string]directory.Contact{},
+		freshness:   map[string]string{},
 	}
 }
 
@@ -431,6 +433,29 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	if n := len(audit); n > 0 {
 		s.lastSeq = max(s.lastSeq, audit[n-1].Seq)
 	}
+	return nil
+}
+
+func (s *Store) GetFreshness(_ context.Context, scope string) (string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	token, ok := s.freshness[scope]
+	if !ok {
+		return "", fmt.Errorf("freshness token of %q: %w", scope, directory.ErrNotFound)
+	}
+	return token, nil
+}
+
+func (s *Store) SetFreshness(_ context.Context, scope, old, next string) error {
+	if next == "" {
+		return fmt.Errorf("freshness token of %q: empty token", scope)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freshness[scope] != old {
+		return fmt.Errorf("freshness token of %q changed: %w", scope, directory.ErrConflict)
+	}
+	s.freshness[scope] = next
 	return nil
 }
 
