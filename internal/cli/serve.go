@@ -24,6 +24,7 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
@@ -51,6 +52,32 @@ type serveConfig struct {
 
 	// RecoverAfter: how old an interrupted flow must be before it is settled.
 	RecoverAfter time.Duration
+
+	// Consistency of the service's checks: tokens (per-account freshness
+	// tokens, pkg/freshness) or full. FreshnessCacheSize bounds the tokens
+	// kept in memory; SpiceDBDatastoreEngine tells how an external
+	// cluster's tokens compare.
+	Consistency            string
+	FreshnessCacheSize     int
+	SpiceDBDatastoreEngine string
+}
+
+// Check consistencies of serve.
+const (
+	consistencyTokens = "tokens"
+	consistencyFull   = "full"
+)
+
+// tokenEngine is the datastore engine whose tokens the freshness tracker
+// compares, or "" when tokens are off.
+func (c serveConfig) tokenEngine() string {
+	if c.Consistency != consistencyTokens {
+		return ""
+	}
+	if c.Engine.SpiceDBEndpoint != "" {
+		return c.SpiceDBDatastoreEngine
+	}
+	return c.Engine.DatastoreEngine
 }
 
 // minAPIKeyLength keeps guessable keys out.
@@ -71,6 +98,22 @@ func (c serveConfig) Validate() error {
 	}
 	if c.RecoverAfter <= 0 {
 		return errors.New("--recover-after must be positive")
+	}
+	switch c.Consistency {
+	case consistencyTokens, consistencyFull:
+	default:
+		return fmt.Errorf("unknown --consistency %q: use tokens or full", c.Consistency)
+	}
+	if c.FreshnessCacheSize < 1 {
+		return errors.New("--freshness-cache-size must be at least 1")
+	}
+	if c.Engine.WatchInterval < 100*time.Millisecond {
+		return errors.New("--watch-interval must be at least 100ms")
+	}
+	switch c.SpiceDBDatastoreEngine {
+	case "", engine.EngineMemory, engine.EnginePostgres, engine.EngineCockroachDB:
+	default:
+		return fmt.Errorf("unknown --spicedb-datastore-engine %q: use memory, postgres or cockroachdb", c.SpiceDBDatastoreEngine)
 	}
 	if c.InvitationTTL < time.Minute {
 		return fmt.Errorf("--invitation-ttl %s is too short", c.InvitationTTL)
@@ -187,11 +230,30 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
 	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
+	f.StringVar(&cfg.Consistency, "consistency", consistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
+	f.IntVar(&cfg.FreshnessCacheSize, "freshness-cache-size", freshness.DefaultCapacity, "accounts whose freshness token is kept in memory")
+	f.DurationVar(&cfg.Engine.WatchInterval, "watch-interval", 100*time.Millisecond, "how often SpiceDB's watch polls a SQL datastore: the delay before changes made through other nodes reach this one's tokens (at least 100ms)")
+	f.StringVar(&cfg.SpiceDBDatastoreEngine, "spicedb-datastore-engine", "", "datastore engine of the external SpiceDB cluster (postgres, cockroachdb, memory): needed for tokens with --spicedb-endpoint; without it checks are fully consistent")
 	return cmd
 }
 
 // serve runs the engine and the HTTP server until ctx ends.
 func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
+	// The directory first: the freshness tracker keeps its tokens there,
+	// and the engine reports the writes made through its API to the tracker.
+	dir, err := openDirectory(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = dir.Close() }()
+	tracker, err := newTracker(cfg, dir, logger)
+	if err != nil {
+		return err
+	}
+	if tracker != nil {
+		cfg.Engine.UnaryInterceptors = append(cfg.Engine.UnaryInterceptors, tracker.UnaryInterceptor())
+		cfg.Engine.StreamInterceptors = append(cfg.Engine.StreamInterceptors, tracker.StreamInterceptor())
+	}
 	eng, err := engine.Open(ctx, cfg.Engine, logger)
 	if err != nil {
 		return err
@@ -222,13 +284,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	dir, err := openDirectory(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = dir.Close() }()
 	dirRef.Store(&dir)
-	svc, err := newService(cfg, eng, dir, logger)
+	svc, err := newService(cfg, eng, dir, tracker, logger)
 	if err != nil {
 		return err
 	}
@@ -248,8 +305,12 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		if err := prepare(gctx, eng, cfg, logger); err != nil {
 			return err
 		}
-		schemaReady.Store(true)
 		g.Go(func() error { recoverLoop(gctx, svc, logger); return nil })
+		if tracker != nil {
+			g.Go(func() error { tracker.Follow(gctx, eng.Client); return nil })
+			waitFollowing(gctx, tracker, logger)
+		}
+		schemaReady.Store(true)
 		logger.Info("hostaccess is ready",
 			zap.String("grpc", cfg.Engine.GRPCAddr),
 			zap.String("http", httpSrv.Addr()),
@@ -321,8 +382,9 @@ func openDirectory(ctx context.Context, cfg serveConfig, logger *zap.Logger) (di
 }
 
 // newService builds the domain service over the engine and a directory.
-func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, logger *zap.Logger) (*hostaccess.Service, error) {
+func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, tracker *freshness.Tracker, logger *zap.Logger) (*hostaccess.Service, error) {
 	svcCfg := hostaccess.Config{
+		Freshness:         tracker,
 		Engine:            eng.Client,
 		Directory:         dir,
 		Logger:            logger.Named("service"),
@@ -339,6 +401,40 @@ func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, logger
 		logger.Info("invitations are e-mailed", zap.Stringer("smtp", sender))
 	}
 	return hostaccess.New(svcCfg)
+}
+
+// followWait bounds how long serve waits at start for its watch to go live
+// before it reports ready anyway (answers are then fully consistent).
+const followWait = 10 * time.Second
+
+// waitFollowing waits until the tracker follows a live watch, so that
+// being ready means answering from cache where safe.
+func waitFollowing(ctx context.Context, tracker *freshness.Tracker, logger *zap.Logger) {
+	deadline := time.Now().Add(followWait)
+	for !tracker.Following() && ctx.Err() == nil {
+		if time.Now().After(deadline) {
+			logger.Warn("SpiceDB's watch is not live yet: checks are fully consistent until it is (on Postgres it needs track_commit_timestamp=on)")
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// newTracker builds the freshness tracker, or nil when checks are fully
+// consistent.
+func newTracker(cfg serveConfig, dir directory.Store, logger *zap.Logger) (*freshness.Tracker, error) {
+	kind := cfg.tokenEngine()
+	if kind == "" {
+		if cfg.Consistency == consistencyTokens {
+			logger.Warn("--spicedb-endpoint without --spicedb-datastore-engine: tokens of the external cluster cannot be compared, so every check is fully consistent")
+		} else {
+			logger.Info("--consistency full: every check is fully consistent")
+		}
+		return nil, nil
+	}
+	return freshness.New(freshness.Config{
+		DatastoreEngine: kind, Store: dir, Logger: logger.Named("freshness"), Capacity: cfg.FreshnessCacheSize,
+	})
 }
 
 // prepare writes the schema and loads the bootstrap file.

@@ -73,6 +73,17 @@ type Config struct {
 	// a share of available memory ("30%", SpiceDB's default, when empty).
 	DispatchCacheMaxCost string
 
+	// UnaryInterceptors and StreamInterceptors wrap every call of the
+	// embedded SpiceDB API (the freshness tracker's write observers).
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
+
+	// WatchInterval is how often SpiceDB's Watch API looks for changes on a
+	// SQL datastore (SpiceDB's 1 s default when zero; 100 ms at least): the
+	// delay before a change made through another node or SpiceDB directly
+	// reaches this node's freshness tokens.
+	WatchInterval time.Duration
+
 	// DisableDatastoreMetrics leaves SpiceDB's datastore metrics out of the
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
@@ -177,7 +188,10 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	// Bulk import and export stream for as long as a backup takes; SpiceDB's
 	// 30 s default cuts off an import of about a million relationships.
 	srvConfig.StreamingAPITimeout = 30 * time.Minute
-	unary, stream := unavailableMiddleware(logger)
+	if cfg.WatchInterval > 0 {
+		srvConfig.WatchHeartbeat = cfg.WatchInterval
+	}
+	unary, stream := middleware(logger, cfg.UnaryInterceptors, cfg.StreamInterceptors)
 	srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, unary)
 	srvConfig.StreamingMiddlewareModification = append(srvConfig.StreamingMiddlewareModification, stream)
 	if cfg.InsecureNoAuth {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/authzed/spicedb/pkg/cmd/server"
@@ -48,7 +49,9 @@ func asUnavailable(ctx context.Context, err error, logger *zap.Logger) error {
 	return err
 }
 
-func unavailableMiddleware(logger *zap.Logger) (server.MiddlewareModification[grpc.UnaryServerInterceptor], server.MiddlewareModification[grpc.StreamServerInterceptor]) {
+// middleware puts the unavailable translation, then the given interceptors,
+// after SpiceDB's request id (and before authentication and the handler).
+func middleware(logger *zap.Logger, unaries []grpc.UnaryServerInterceptor, streams []grpc.StreamServerInterceptor) (server.MiddlewareModification[grpc.UnaryServerInterceptor], server.MiddlewareModification[grpc.StreamServerInterceptor]) {
 	unary := server.MiddlewareModification[grpc.UnaryServerInterceptor]{
 		DependencyMiddlewareName: server.DefaultMiddlewareRequestID,
 		Operation:                server.OperationAppend,
@@ -60,6 +63,10 @@ func unavailableMiddleware(logger *zap.Logger) (server.MiddlewareModification[gr
 				}).Done(),
 		},
 	}
+	for i, in := range unaries {
+		unary.Middlewares = append(unary.Middlewares,
+			server.NewUnaryMiddleware().WithName(fmt.Sprintf("hostaccess-unary-%d", i)).WithInterceptor(in).Done())
+	}
 	stream := server.MiddlewareModification[grpc.StreamServerInterceptor]{
 		DependencyMiddlewareName: server.DefaultMiddlewareRequestID,
 		Operation:                server.OperationAppend,
@@ -69,6 +76,10 @@ func unavailableMiddleware(logger *zap.Logger) (server.MiddlewareModification[gr
 					return asUnavailable(ss.Context(), handler(srv, ss), logger)
 				}).Done(),
 		},
+	}
+	for i, in := range streams {
+		stream.Middlewares = append(stream.Middlewares,
+			server.NewStreamMiddleware().WithName(fmt.Sprintf("hostaccess-stream-%d", i)).WithInterceptor(in).Done())
 	}
 	return unary, stream
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
@@ -37,6 +38,17 @@ func StartEngineWithDatabase(t testing.TB) (*engine.Engine, string) {
 
 func startEngine(t testing.TB) (*engine.Engine, string) {
 	t.Helper()
+	uri := ""
+	if testutil.UsePostgres() {
+		uri = MigratedDatabase(t)
+	}
+	return startEngineOn(t, uri, nil), uri
+}
+
+// startEngineOn starts an engine on the given database (memory when ""),
+// with the tracker's write observers when tracker is set.
+func startEngineOn(t testing.TB, uri string, tracker *freshness.Tracker) *engine.Engine {
+	t.Helper()
 	cfg := engine.Config{
 		DatastoreEngine: engine.EngineMemory,
 		GRPCAddr:        testutil.FreeAddr(t),
@@ -46,11 +58,20 @@ func startEngine(t testing.TB) (*engine.Engine, string) {
 		DisableDatastoreMetrics: true,
 		ReadPoolMaxOpen:         4,
 		WritePoolMaxOpen:        2,
+		// A short quantization makes stale answers likely within a test's
+		// milliseconds (SpiceDB's 5 s would hide them until the datastore
+		// is older than one window), so freshness bugs show.
+		RevisionQuantization: 50 * time.Millisecond,
 	}
-	if testutil.UsePostgres() {
+	if uri != "" {
 		cfg.DatastoreEngine = engine.EnginePostgres
-		cfg.DatastoreURI = MigratedDatabase(t)
+		cfg.DatastoreURI = uri
 		cfg.SkipMigrations = true
+		cfg.WatchInterval = 100 * time.Millisecond
+	}
+	if tracker != nil {
+		cfg.UnaryInterceptors = append(cfg.UnaryInterceptors, tracker.UnaryInterceptor())
+		cfg.StreamInterceptors = append(cfg.StreamInterceptors, tracker.StreamInterceptor())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(ctx, cfg, zap.NewNop())
@@ -74,7 +95,7 @@ func startEngine(t testing.TB) (*engine.Engine, string) {
 	if _, err := eng.EnsureSchema(startCtx, schema.Hosting); err != nil {
 		t.Fatal(err)
 	}
-	return eng, cfg.DatastoreURI
+	return eng
 }
 
 // NewDirectory opens a directory for one test: in memory, or in the test's
@@ -92,22 +113,72 @@ func NewDirectory(t testing.TB, uri string) directory.Store {
 	return store
 }
 
-// NewService starts an engine and a directory (memory, or Postgres when
-// HOSTACCESS_TEST_POSTGRES_URI is set) and returns a service over them,
-// with the clock it uses.
-func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *testutil.Clock) {
+// Stack is one test's whole hostaccess: engine, directory, freshness
+// tracker following the engine's watch, and the service over them.
+type Stack struct {
+	Engine      *engine.Engine
+	Directory   directory.Store
+	Freshness   *freshness.Tracker
+	Service     *hostaccess.Service
+	Clock       *testutil.Clock
+	DatabaseURI string // "" in memory
+}
+
+// NewStack starts a Stack (memory, or Postgres when
+// HOSTACCESS_TEST_POSTGRES_URI is set) and waits until its freshness
+// tracker follows a live watch, as serve does.
+func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
 	t.Helper()
-	eng, uri := startEngine(t)
-	clock := testutil.NewClock()
-	svc, err := hostaccess.New(hostaccess.Config{
-		Engine:            eng.Client,
-		Directory:         NewDirectory(t, uri),
+	st := &Stack{Clock: testutil.NewClock()}
+	if testutil.UsePostgres() {
+		st.DatabaseURI = MigratedDatabase(t)
+	}
+	st.Directory = NewDirectory(t, st.DatabaseURI)
+	kind := engine.EngineMemory
+	if st.DatabaseURI != "" {
+		kind = engine.EnginePostgres
+	}
+	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: st.Directory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Freshness = tracker
+	st.Engine = startEngineOn(t, st.DatabaseURI, tracker)
+	Follow(t, tracker, st.Engine)
+	st.Service, err = hostaccess.New(hostaccess.Config{
+		Engine:            st.Engine.Client,
+		Directory:         st.Directory,
 		InviteURLTemplate: "https://panel.example.com/invite/{token}",
 		Mailer:            mailer,
-		Now:               clock.Now,
+		Now:               st.Clock.Now,
+		Freshness:         tracker,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, clock
+	return st
+}
+
+// Follow runs the tracker's watch on the engine until the test ends, and
+// waits until it is live.
+func Follow(t testing.TB, tracker *freshness.Tracker, eng *engine.Engine) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); tracker.Follow(ctx, eng.Client) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(20 * time.Second)
+	for !tracker.Following() {
+		if time.Now().After(deadline) {
+			t.Fatal("the freshness tracker does not follow SpiceDB's watch after 20s (on Postgres, SpiceDB's Watch API needs track_commit_timestamp=on: ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres)")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// NewService starts a Stack and returns its service and clock.
+func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *testutil.Clock) {
+	t.Helper()
+	st := NewStack(t, mailer)
+	return st.Service, st.Clock
 }

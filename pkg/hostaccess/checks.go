@@ -3,6 +3,7 @@ package hostaccess
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
 // Check is one question: may Subject (TYPE:ID, e.g. "user:carol") do
@@ -35,8 +37,9 @@ type Answer struct {
 // CheckOptions tune a check.
 type CheckOptions struct {
 	// AtLeastAsFresh is a ZedToken from a write; the answer reflects at
-	// least that write (today every answer is fully consistent, which
-	// always does).
+	// least that write. Changes made through hostaccess, this node's SpiceDB
+	// API or seen by its watch are reflected without it (see
+	// pkg/freshness); pass it when the write went through another node.
 	AtLeastAsFresh string
 }
 
@@ -48,15 +51,19 @@ func parseObject(kind, s string) (*v1.ObjectReference, error) {
 	return ref(typ, id), nil
 }
 
-// consistency: answers are fully consistent, so a removal is never answered
-// from stale data, whatever token a caller passes. A caller's token alone is
-// not enough: SpiceDB may answer at_least_as_fresh from any revision newer
-// than the token, including one older than a removal made since. Fully
-// consistent answers satisfy every caller token. (Per-account freshness
-// tokens, which let unchanged accounts use SpiceDB's cache safely, are the
-// next step.)
-func consistency(CheckOptions) *v1.Consistency {
-	return fullyConsistent()
+// consistency is what a request about these resources asks SpiceDB for:
+// at least as fresh as the accounts' last changes and the caller's token,
+// so unchanged accounts are answered from cache. Without a freshness
+// tracker, fully consistent (which satisfies every token).
+func (s *Service) consistency(ctx context.Context, resources []*v1.ObjectReference, opts CheckOptions) (*v1.Consistency, error) {
+	if s.fresh == nil {
+		return fullyConsistent(), nil
+	}
+	c, err := s.fresh.Consistency(ctx, freshness.ScopesOfResources(resources), opts.AtLeastAsFresh)
+	if errors.Is(err, freshness.ErrInvalidToken) {
+		return nil, invalidf("at_least_as_fresh: %v", err)
+	}
+	return c, err
 }
 
 // Can answers one question. It asks SpiceDB's CheckPermission directly:
@@ -73,8 +80,12 @@ func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, 
 	if c.Permission == "" {
 		return Answer{}, invalidf("the question has no permission")
 	}
+	cons, err := s.consistency(ctx, []*v1.ObjectReference{res}, opts)
+	if err != nil {
+		return Answer{}, err
+	}
 	resp, err := s.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}, Consistency: consistency(opts),
+		Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}, Consistency: cons,
 	})
 	if err != nil {
 		return Answer{}, fromSpiceDB(err)
@@ -101,6 +112,7 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 		return nil, invalidf("%d questions: at most %d per call", len(checks), maxBulk)
 	}
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(checks))
+	resources := make([]*v1.ObjectReference, len(checks))
 	for i, c := range checks {
 		res, err := parseObject("resource", c.Resource)
 		if err != nil {
@@ -114,8 +126,13 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 			return nil, invalidf("question %d has no permission", i+1)
 		}
 		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}}
+		resources[i] = res
 	}
-	resp, err := s.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: consistency(opts), Items: items})
+	cons, err := s.consistency(ctx, resources, opts)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons, Items: items})
 	if err != nil {
 		return nil, fromSpiceDB(err)
 	}
@@ -140,9 +157,15 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 	return out, nil
 }
 
+// lookupSubjects lists who holds a permission on one resource, as fresh as
+// its account's last change.
 func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReference, permission, subjectType string) ([]string, error) {
+	cons, err := s.consistency(ctx, []*v1.ObjectReference{resource}, CheckOptions{})
+	if err != nil {
+		return nil, err
+	}
 	stream, err := s.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
-		Resource: resource, Permission: permission, SubjectObjectType: subjectType, Consistency: fullyConsistent(),
+		Resource: resource, Permission: permission, SubjectObjectType: subjectType, Consistency: cons,
 	})
 	if err != nil {
 		return nil, fromSpiceDB(err)
@@ -160,6 +183,8 @@ func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReferen
 	return ids, nil
 }
 
+// lookupResources lists resources across accounts: no account's token
+// covers the others, so it stays fully consistent.
 func (s *Service) lookupResources(ctx context.Context, resourceType, permission string, sub *v1.SubjectReference) ([]string, error) {
 	stream, err := s.client.LookupResources(ctx, &v1.LookupResourcesRequest{
 		ResourceObjectType: resourceType, Permission: permission, Subject: sub, Consistency: fullyConsistent(),

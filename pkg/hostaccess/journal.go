@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
 // The ordering across the two stores (docs/durability.md):
@@ -103,7 +104,8 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 	marker := expiring(relationship(typeOperation, opID, "applied", typeAccount, c.accountID), &expires)
 	writeCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	token, err := s.write(writeCtx, append(dedupe(c.updates), touch(marker)), c.pre)
+	updates := append(dedupe(c.updates), touch(marker))
+	token, err := s.write(writeCtx, updates, c.pre)
 	if err != nil {
 		if writeNotApplied(err) {
 			s.settle(ctx, entry, directory.AuditAbandoned, nil, c.undo)
@@ -113,8 +115,22 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 		return nil, &domainError{kind: ErrUnavailable, cause: err,
 			msg: "the change may or may not have been applied (the access engine did not confirm it); the recovery pass settles and audits it within minutes: check before retrying"}
 	}
+	s.recordFreshness(ctx, freshness.ScopesOfUpdates(updates), token)
 	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
 	return token, nil
+}
+
+// recordFreshness makes the accounts a write changed answer at least as
+// fresh as the write, on every node, before the flow returns. A failure to
+// store the token is logged: this node already answers fresh, and others
+// see the change through their watch.
+func (s *Service) recordFreshness(ctx context.Context, scopes []string, token *v1.ZedToken) {
+	if s.fresh == nil || token == nil {
+		return
+	}
+	if err := s.fresh.Record(context.WithoutCancel(ctx), scopes, token.GetToken()); err != nil {
+		s.log.Warn("freshness token not stored", zap.Strings("accounts", scopes), zap.Error(err))
+	}
 }
 
 // writeNotApplied reports errors after which SpiceDB surely wrote nothing.
@@ -203,6 +219,9 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		outcome, token, todo := directory.AuditAbandoned, (*v1.ZedToken)(nil), steps.Undo
 		if len(rels) > 0 {
 			outcome, token, todo = directory.AuditApplied, at, steps.Then
+		}
+		if token != nil {
+			s.recordFreshness(ctx, []string{entry.AccountID}, token)
 		}
 		if s.settle(ctx, entry, outcome, token, todo) {
 			s.log.Info("recovered an interrupted change", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.String("outcome", string(outcome)))

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/schema"
 )
 
@@ -74,6 +75,10 @@ type Config struct {
 	// Schema is the SpiceDB schema in force (the embedded hosting schema by
 	// default); audit explanations evaluate it.
 	Schema string
+	// Freshness, when set, keeps each account's freshness token: checks are
+	// at least as fresh as the account's last change and otherwise served
+	// from SpiceDB's cache. Without it every check is fully consistent.
+	Freshness *freshness.Tracker
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -87,6 +92,7 @@ type Service struct {
 	now          func() time.Time
 	schema       string
 	recoverAfter time.Duration
+	fresh        *freshness.Tracker
 }
 
 // New builds a Service.
@@ -121,6 +127,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
 		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, schema: cfg.Schema, recoverAfter: cfg.RecoverAfter,
+		fresh: cfg.Freshness,
 	}, nil
 }
 

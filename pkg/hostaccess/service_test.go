@@ -28,6 +28,7 @@ type fixture struct {
 	svc   *hostaccess.Service
 	clock *testutil.Clock
 	mails *recordingMailer
+	stack *teststack.Stack
 }
 
 type recordingMailer struct {
@@ -45,8 +46,9 @@ func (m *recordingMailer) SendInvitation(_ context.Context, mail hostaccess.Invi
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	mails := &recordingMailer{}
-	svc, clock := teststack.NewService(t, mails)
-	f := &fixture{t: t, svc: svc, clock: clock, mails: mails}
+	st := teststack.NewStack(t, mails)
+	svc := st.Service
+	f := &fixture{t: t, svc: svc, clock: st.Clock, mails: mails, stack: st}
 	_, err := svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "acme", Name: "Acme", OwnerID: "alice", OwnerEmail: "alice@acme.test", HostID: "nordhost"})
 	require.NoError(t, err)
 	_, err = svc.AddProduct(ctx, service, "acme", "site", nil, nil)

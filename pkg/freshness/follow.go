@@ -1,0 +1,161 @@
+package freshness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+const (
+	// probeAccount names the objects the tracker's own requests use.
+	probeAccount = "hostaccess-freshness-probe"
+	// probeWait is how long a new watch may take to show its probe.
+	probeWait = 30 * time.Second
+	// probeTTL: probe relationships lapse by themselves.
+	probeTTL = time.Hour
+	// maxBackoff caps the wait between two watch attempts.
+	maxBackoff = 30 * time.Second
+)
+
+var errProbeLate = fmt.Errorf("the watch did not show its probe within %s", probeWait)
+
+// Follow watches SpiceDB for relationship changes and advances the token of
+// every account they touch, so changes made by other nodes, by the CLI or
+// by any client of SpiceDB's API are answered fresh here too. It blocks
+// until ctx ends, reconnecting after errors; while it is not following a
+// live watch, every answer is fully consistent.
+//
+// A new watch is live once it shows a probe relationship written after it
+// started. Without a cursor (at start, or after one too old for SpiceDB's
+// garbage collection window), the floor first moves to SpiceDB's newest
+// revision, which covers every change the watch will not report.
+func (t *Tracker) Follow(ctx context.Context, client Client) {
+	t.mu.Lock()
+	t.client = client
+	t.mu.Unlock()
+	var cursor *v1.ZedToken
+	backoff := time.Second
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := t.followOnce(ctx, client, &cursor)
+		t.setFollowing(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = time.Second // it was live for a while: retry soon
+		}
+		t.log.Warn("freshness: not following SpiceDB's changes; answers are fully consistent until the watch is back",
+			zap.Error(err), zap.Duration("retry_in", backoff))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.ZedToken) error {
+	if *cursor == nil {
+		head, err := t.head(ctx)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		t.raiseFloorLocked(head)
+		t.mu.Unlock()
+		*cursor = &v1.ZedToken{Token: head.token}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stream, err := client.Watch(ctx, &v1.WatchRequest{
+		OptionalStartCursor: *cursor,
+		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES},
+	})
+	if err != nil {
+		return watchError(err, cursor)
+	}
+	probe, err := writeProbe(ctx, client)
+	if err != nil {
+		return err
+	}
+	timer := time.AfterFunc(probeWait, func() { cancel(errProbeLate) })
+	defer timer.Stop()
+	live := false
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, errProbeLate) {
+				return cause
+			}
+			return watchError(err, cursor)
+		}
+		for _, u := range resp.GetUpdates() {
+			res := u.GetRelationship().GetResource()
+			if res.GetObjectType() == "operation" && res.GetObjectId() == probe {
+				live = true
+			}
+		}
+		scopes := ScopesOfUpdates(resp.GetUpdates())
+		if err := t.Observe(scopes, resp.GetChangesThrough().GetToken()); err != nil {
+			return err
+		}
+		*cursor = resp.GetChangesThrough()
+		if live && !t.Following() {
+			timer.Stop()
+			// The probe has served: leave no trace in exports (it would
+			// lapse within the hour anyway), then let answers use tokens.
+			if _, err := client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{
+				ResourceType: "operation", OptionalResourceId: probe,
+			}}); err != nil {
+				t.log.Debug("freshness: probe not deleted; it lapses by itself", zap.Error(err))
+			}
+			t.setFollowing(true)
+			t.log.Info("freshness: following SpiceDB's changes; answers come from cache unless an account changed")
+		}
+	}
+}
+
+// watchError explains a failed watch, and drops a cursor SpiceDB no longer
+// serves.
+func watchError(err error, cursor **v1.ZedToken) error {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		*cursor = nil // too old, or from another datastore: start again from now
+	case codes.Unimplemented:
+		return fmt.Errorf("SpiceDB's Watch API is off (on Postgres it needs track_commit_timestamp=on): %w", err)
+	}
+	return fmt.Errorf("watching SpiceDB: %w", err)
+}
+
+// writeProbe writes a relationship only this watch knows, to see it arrive.
+func writeProbe(ctx context.Context, client v1.PermissionsServiceClient) (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	id := probeAccount + "-" + hex.EncodeToString(b)
+	_, err := client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource:          &v1.ObjectReference{ObjectType: "operation", ObjectId: id},
+			Relation:          "applied",
+			Subject:           &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "account", ObjectId: probeAccount}},
+			OptionalExpiresAt: timestamppb.New(time.Now().Add(probeTTL)),
+		},
+	}}})
+	if err != nil {
+		return "", fmt.Errorf("writing the watch probe: %w", err)
+	}
+	return id, nil
+}

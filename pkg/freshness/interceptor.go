@@ -1,0 +1,54 @@
+package freshness
+
+import (
+	"context"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// UnaryInterceptor advances tokens for writes made through this node's
+// SpiceDB API, before the caller hears back: a check that follows a raw
+// write or delete on this node is fresh without waiting for the watch.
+func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return resp, err
+		}
+		var scopes []string
+		var token string
+		switch r := req.(type) {
+		case *v1.WriteRelationshipsRequest:
+			scopes = ScopesOfUpdates(r.GetUpdates())
+			token = resp.(*v1.WriteRelationshipsResponse).GetWrittenAt().GetToken()
+		case *v1.DeleteRelationshipsRequest:
+			scopes = ScopesOfFilter(r.GetRelationshipFilter())
+			token = resp.(*v1.DeleteRelationshipsResponse).GetDeletedAt().GetToken()
+		default:
+			return resp, nil
+		}
+		if err := t.Observe(scopes, token); err != nil {
+			// The write applied; forgetting the scopes keeps answers safe.
+			t.log.Warn("freshness: write token not readable", zap.Error(err))
+			for _, scope := range scopes {
+				t.Forget(scope)
+			}
+		}
+		return resp, nil
+	}
+}
+
+// StreamInterceptor covers bulk imports, which return no token: once one
+// ends, the next answer reads SpiceDB's newest revision.
+func (t *Tracker) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		err := handler(srv, ss)
+		if strings.HasSuffix(info.FullMethod, "ImportBulkRelationships") || strings.HasSuffix(info.FullMethod, "BulkImportRelationships") {
+			t.Forget(Global) // even after an error: some batches may have landed
+		}
+		return err
+	}
+}

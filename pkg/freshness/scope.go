@@ -1,0 +1,90 @@
+package freshness
+
+import (
+	"slices"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// Global is the scope of changes whose reach is not one account: host staff
+// (every delegated account of the host), and deletions by a filter that
+// names no account. A change in it makes every later answer at least that
+// fresh.
+const Global = ""
+
+// ScopeOf is the scope of a change to, or a question about, an object: the
+// account it belongs to, Global, or ok=false for objects no permission
+// reads (users, contacts and the flows' operation markers).
+//
+// It follows the schema's id convention: products, groups, tags, seats and
+// invitations are ACCOUNT/NAME, so their account is the part before the
+// first slash. Relationships written by hand that link objects of two
+// accounts (a product of acme tagged with a tag of globex) are kept fresh
+// for the account of the object changed, not for the other one.
+func ScopeOf(objectType, objectID string) (scope string, ok bool) {
+	switch objectType {
+	case "user", "contact", "operation":
+		return "", false
+	case "account":
+		return objectID, true
+	case "product", "product_group", "tag", "admin_seat", "invitation":
+		if account, _, found := strings.Cut(objectID, "/"); found && account != "" {
+			return account, true
+		}
+		return Global, true
+	default: // host, and any type a later schema adds
+		return Global, true
+	}
+}
+
+// ScopesOfUpdates lists the scopes a relationship write changes, each once.
+func ScopesOfUpdates(updates []*v1.RelationshipUpdate) []string {
+	var scopes []string
+	for _, u := range updates {
+		res := u.GetRelationship().GetResource()
+		if scope, ok := ScopeOf(res.GetObjectType(), res.GetObjectId()); ok && !slices.Contains(scopes, scope) {
+			scopes = append(scopes, scope)
+		}
+	}
+	return scopes
+}
+
+// ScopesOfFilter lists the scopes a deletion by filter may change.
+func ScopesOfFilter(f *v1.RelationshipFilter) []string {
+	typ := f.GetResourceType()
+	if id := f.GetOptionalResourceId(); id != "" && typ != "" {
+		if scope, ok := ScopeOf(typ, id); ok {
+			return []string{scope}
+		}
+		return nil
+	}
+	if prefix := f.GetOptionalResourceIdPrefix(); typ != "" && prefix != "" {
+		if _, ok := ScopeOf(typ, prefix); !ok {
+			return nil
+		}
+		// "acme/" or "acme/site" stays within acme; "acm" may reach
+		// several accounts.
+		if account, _, found := strings.Cut(prefix, "/"); found && account != "" && typ != "account" {
+			return []string{account}
+		}
+		return []string{Global}
+	}
+	if typ != "" {
+		if _, ok := ScopeOf(typ, "x"); !ok {
+			return nil
+		}
+	}
+	return []string{Global}
+}
+
+// ScopesOfResources lists the scopes of the resources questions are about.
+func ScopesOfResources(resources []*v1.ObjectReference) []string {
+	var scopes []string
+	for _, r := range resources {
+		if scope, ok := ScopeOf(r.GetObjectType(), r.GetObjectId()); ok && !slices.Contains(scopes, scope) {
+			scopes = append(scopes, scope)
+		}
+	}
+	return scopes
+}

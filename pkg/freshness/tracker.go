@@ -1,0 +1,484 @@
+// Package freshness keeps, for every account, the newest ZedToken known to
+// have changed it, and turns it into the consistency of each SpiceDB
+// request: an answer about an account is at least as fresh as the account's
+// last change, and otherwise comes from SpiceDB's cache.
+//
+// Tokens advance from three sources: the domain layer's flows (Record, which
+// also stores them durably in the directory so other nodes and restarts see
+// them), writes through this node's SpiceDB API (the interceptors), and
+// SpiceDB's Watch API for everything else (Follow). Until Follow has proved
+// its watch live, and whenever it is down, every answer is fully
+// consistent: a change this node might not have seen is never answered
+// stale.
+package freshness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/revisionparsing"
+	"github.com/authzed/spicedb/pkg/zedtoken"
+	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
+)
+
+// DefaultCapacity is how many accounts' tokens a node keeps in memory by
+// default (about 200 bytes each).
+const DefaultCapacity = 100_000
+
+// ErrInvalidToken is returned for a caller's token that is not a ZedToken of
+// this datastore engine.
+var ErrInvalidToken = errors.New("not a ZedToken of this access engine")
+
+// Config configures a Tracker.
+type Config struct {
+	// DatastoreEngine is the SpiceDB datastore engine the tokens come from
+	// (memory, postgres or cockroachdb): it decides how two tokens compare.
+	DatastoreEngine string
+	// Store keeps the accounts' tokens durably.
+	Store directory.Freshness
+	// Logger (no logs when nil).
+	Logger *zap.Logger
+	// Capacity bounds the accounts kept in memory (DefaultCapacity when 0).
+	Capacity int
+}
+
+// mark is a known point in SpiceDB's history. unsure marks a scope that
+// took two concurrent changes: only SpiceDB's newest revision covers both.
+type mark struct {
+	token  string
+	rev    datastore.Revision // nil: nothing known
+	unsure bool
+	gen    uint64 // changes on every update, so a repair never overwrites a newer change
+}
+
+// Tracker hands out consistency per account. It is safe for concurrent use.
+type Tracker struct {
+	parse    revisionparsing.ParsingFunc
+	store    directory.Freshness
+	log      *zap.Logger
+	capacity int
+
+	mu        sync.RWMutex
+	client    Client          // set by Follow
+	entries   map[string]mark // account -> newest known change; loaded from the store on first use
+	floor     mark            // every answer is at least this fresh (Global changes, start of the watch)
+	following bool            // a live watch reports every change
+	gen       uint64
+
+	stats struct{ hits, loads, full, heads atomic.Int64 }
+}
+
+// Client is the part of SpiceDB's API the tracker uses: its newest revision
+// (to order concurrent tokens), the watch, and the watch's probe write. An
+// *authzed.Client satisfies it.
+type Client interface {
+	v1.PermissionsServiceClient
+	v1.WatchServiceClient
+}
+
+// New builds a Tracker. It answers fully consistent until Follow runs.
+func New(cfg Config) (*Tracker, error) {
+	parse, ok := revisionparsing.ParseRevisionStringByDatastoreEngineID[cfg.DatastoreEngine]
+	if !ok {
+		return nil, fmt.Errorf("freshness: unknown datastore engine %q", cfg.DatastoreEngine)
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("freshness: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = DefaultCapacity
+	}
+	return &Tracker{
+		parse: parse, store: cfg.Store, log: cfg.Logger, capacity: cfg.Capacity,
+		entries: map[string]mark{},
+	}, nil
+}
+
+// Stats counts what the tracker did, for benchmarks and tests.
+type Stats struct {
+	Hits  int64 // consistency from tokens already in memory
+	Loads int64 // tokens read from the directory store
+	Full  int64 // fully consistent answers (no live watch, or store unreachable)
+	Heads int64 // SpiceDB's newest revision read to order concurrent tokens
+}
+
+// Stats returns the counters so far.
+func (t *Tracker) Stats() Stats {
+	return Stats{Hits: t.stats.hits.Load(), Loads: t.stats.loads.Load(), Full: t.stats.full.Load(), Heads: t.stats.heads.Load()}
+}
+
+// Following reports whether a live watch covers changes made elsewhere.
+func (t *Tracker) Following() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.following
+}
+
+// Covers reports whether answers about scope are, from what this node knows
+// now, at least as fresh as token (without reading the store).
+func (t *Tracker) Covers(scope, token string) bool {
+	m, err := t.markOf(token)
+	if err != nil {
+		return false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	known := t.floor
+	if e, ok := t.entries[scope]; ok && scope != Global {
+		if known, ok = newer(known, e); !ok {
+			return false
+		}
+	}
+	got, ok := newer(known, m)
+	return ok && !known.unsure && got.rev != nil && (got.rev.Equal(known.rev) || known.rev.GreaterThan(m.rev))
+}
+
+// holder lets SpiceDB's own decoder read a token's revision.
+type holder struct{ parse revisionparsing.ParsingFunc }
+
+func (holder) UniqueID(context.Context) (string, error) { return "", nil }
+func (h holder) RevisionFromString(s string) (datastore.Revision, error) {
+	return h.parse(s)
+}
+
+func (t *Tracker) markOf(token string) (mark, error) {
+	if token == "" {
+		return mark{}, fmt.Errorf("empty token: %w", ErrInvalidToken)
+	}
+	decoded, err := zedtoken.DecodeRevision(&v1.ZedToken{Token: token}, holder{t.parse})
+	if err != nil || decoded.Revision == nil || decoded.Revision == datastore.NoRevision {
+		return mark{}, fmt.Errorf("%q: %w", token, ErrInvalidToken)
+	}
+	return mark{token: token, rev: decoded.Revision}, nil
+}
+
+// newer returns the newer of two marks; ok is false when neither is
+// (concurrent revisions, or either unsure).
+func newer(a, b mark) (m mark, ok bool) {
+	switch {
+	case a.unsure || b.unsure:
+		return mark{}, false
+	case b.rev == nil:
+		return a, true
+	case a.rev == nil:
+		return b, true
+	case a.rev.Equal(b.rev) || a.rev.GreaterThan(b.rev):
+		return a, true
+	case b.rev.GreaterThan(a.rev):
+		return b, true
+	default:
+		return mark{}, false
+	}
+}
+
+// Observe advances the scopes' tokens in memory: a change at token is now
+// known. Writes seen by this node's API and by the watch land here.
+func (t *Tracker) Observe(scopes []string, token string) error {
+	if len(scopes) == 0 {
+		return nil
+	}
+	m, err := t.markOf(token)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	for _, scope := range scopes {
+		t.advanceLocked(scope, m)
+	}
+	over := len(t.entries) > t.capacity
+	t.mu.Unlock()
+	if over {
+		t.shrink()
+	}
+	return nil
+}
+
+// Forget marks a scope changed at an unknown revision (a bulk import
+// returns no token): the next answer reads SpiceDB's newest revision.
+func (t *Tracker) Forget(scope string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	m := mark{unsure: true, gen: t.gen}
+	if scope == Global {
+		t.floor = m
+		return
+	}
+	t.entries[scope] = m
+}
+
+func (t *Tracker) advanceLocked(scope string, m mark) {
+	cur := t.floor
+	if scope != Global {
+		cur = t.entries[scope] // absent: nothing known, and the store's token is older than this change
+	}
+	next, ok := newer(cur, m)
+	if !ok {
+		next = mark{unsure: true}
+	}
+	t.gen++
+	next.gen = t.gen
+	if scope == Global {
+		t.floor = next
+	} else {
+		t.entries[scope] = next
+	}
+}
+
+// shrink keeps memory bounded: past capacity, the floor moves to SpiceDB's
+// newest revision, which covers every token older than the read, and those
+// tokens go.
+func (t *Tracker) shrink() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	head, err := t.head(ctx)
+	if err != nil {
+		t.log.Warn("freshness: cannot shrink the token cache yet", zap.Error(err))
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.raiseFloorLocked(head) {
+		return // the next write past capacity tries again
+	}
+	for scope, e := range t.entries {
+		if e.gen < head.gen {
+			delete(t.entries, scope)
+		}
+	}
+}
+
+// head reads SpiceDB's newest revision: a fully consistent check answers at
+// it, and its token covers every change committed before the call. Its gen
+// is taken before the call, so marks changed during it count as newer.
+func (t *Tracker) head(ctx context.Context) (mark, error) {
+	t.stats.heads.Add(1)
+	t.mu.Lock()
+	t.gen++
+	gen, client := t.gen, t.client
+	t.mu.Unlock()
+	if client == nil {
+		return mark{}, errors.New("not connected to the access engine yet")
+	}
+	resp, err := client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: fullyConsistent(),
+		Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: probeAccount},
+		Permission:  "view",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: probeAccount}},
+	})
+	if err != nil {
+		return mark{}, fmt.Errorf("reading the access engine's newest revision: %w", err)
+	}
+	m, err := t.markOf(resp.GetCheckedAt().GetToken())
+	m.gen = gen
+	return m, err
+}
+
+// fullyConsistent is what an answer uses when no token is known to cover
+// every change.
+func fullyConsistent() *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+}
+
+func atLeastAsFresh(m mark) *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: m.token}}}
+}
+
+// Consistency is the consistency of a request about the scopes (see
+// ScopesOfResources): at least as fresh as each scope's newest known
+// change, the floor and the caller's token (when not empty). It reads the
+// directory store for scopes not in memory yet.
+func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken string) (*v1.Consistency, error) {
+	var caller mark
+	if callerToken != "" {
+		m, err := t.markOf(callerToken)
+		if err != nil {
+			return nil, err
+		}
+		caller = m
+	}
+	t.mu.RLock()
+	if !t.following {
+		t.mu.RUnlock()
+		t.stats.full.Add(1)
+		return fullyConsistent(), nil
+	}
+	best, ordered := newer(t.floor, caller)
+	var missing, unsure []string
+	for _, scope := range scopes {
+		if scope == Global {
+			continue
+		}
+		e, ok := t.entries[scope]
+		switch {
+		case !ok:
+			missing = append(missing, scope)
+		case e.unsure:
+			unsure = append(unsure, scope)
+		case ordered:
+			best, ordered = newer(best, e)
+		}
+	}
+	t.mu.RUnlock()
+
+	for _, scope := range missing {
+		e, err := t.load(ctx, scope)
+		if err != nil {
+			t.log.Warn("freshness: token not readable; answering fully consistent", zap.String("account", scope), zap.Error(err))
+			t.stats.full.Add(1)
+			return fullyConsistent(), nil
+		}
+		if e.unsure {
+			unsure = append(unsure, scope)
+		} else if ordered {
+			best, ordered = newer(best, e)
+		}
+	}
+	if len(unsure) == 0 && ordered {
+		if len(missing) == 0 {
+			t.stats.hits.Add(1)
+		}
+		if best.rev == nil {
+			t.stats.full.Add(1)
+			return fullyConsistent(), nil
+		}
+		return atLeastAsFresh(best), nil
+	}
+	// Concurrent tokens: SpiceDB's newest revision covers them all, and
+	// becomes the unsure scopes' token.
+	head, err := t.head(ctx)
+	if err != nil {
+		t.stats.full.Add(1)
+		return fullyConsistent(), nil //nolint:nilerr // a fully consistent answer is always safe
+	}
+	t.repair(unsure, head)
+	return atLeastAsFresh(head), nil
+}
+
+// repair replaces unsure marks by head, unless they changed since head was
+// read (a later change head may not cover).
+func (t *Tracker) repair(scopes []string, head mark) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.floor.unsure {
+		t.raiseFloorLocked(head)
+	}
+	for _, scope := range scopes {
+		if e, ok := t.entries[scope]; ok && e.unsure && e.gen < head.gen {
+			t.entries[scope] = head
+		}
+	}
+}
+
+// load reads a scope's token from the store into memory.
+func (t *Tracker) load(ctx context.Context, scope string) (mark, error) {
+	t.stats.loads.Add(1)
+	token, err := t.store.GetFreshness(ctx, scope)
+	var m mark
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+	case err != nil:
+		return mark{}, err
+	default:
+		if m, err = t.markOf(token); err != nil {
+			// A token of another datastore (a restored backup): the
+			// floor, read at start, covers everything before it.
+			t.log.Warn("freshness: ignoring an unreadable stored token", zap.String("account", scope), zap.Error(err))
+			m = mark{}
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur, ok := t.entries[scope]; ok {
+		// Changed while we read: merge, never go back.
+		next, ordered := newer(cur, m)
+		if !ordered {
+			next = mark{unsure: true}
+		}
+		m = next
+	}
+	t.gen++
+	m.gen = t.gen
+	t.entries[scope] = m
+	return m, nil
+}
+
+// Record is Observe for the domain layer's own writes, which also stores
+// the scopes' tokens in the directory (compare-and-set, never going back),
+// so other nodes and restarts start from them.
+func (t *Tracker) Record(ctx context.Context, scopes []string, token string) error {
+	if err := t.Observe(scopes, token); err != nil {
+		return err
+	}
+	m, _ := t.markOf(token) // parsed by Observe
+	var errs []error
+	for _, scope := range scopes {
+		if scope != Global {
+			errs = append(errs, t.persist(ctx, scope, m))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Tracker) persist(ctx context.Context, scope string, m mark) error {
+	for range 5 {
+		stored, err := t.store.GetFreshness(ctx, scope)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return err
+		}
+		next := m
+		if stored != "" {
+			if cur, perr := t.markOf(stored); perr == nil {
+				n, ordered := newer(cur, m)
+				if !ordered {
+					if n, err = t.head(ctx); err != nil {
+						return err
+					}
+				}
+				if n.token == stored {
+					return nil // the store already holds a newer token
+				}
+				next = n
+			}
+		}
+		err = t.store.SetFreshness(ctx, scope, stored, next.token)
+		if !errors.Is(err, directory.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("freshness token of %q: too many concurrent updates", scope)
+}
+
+// setFollowing is called by Follow: a live watch, from floor on.
+func (t *Tracker) setFollowing(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.following = on
+}
+
+// raiseFloorLocked makes every later answer at least as fresh as head, a
+// revision read from SpiceDB (so at least as new as every change made
+// before the read). It reports false if it could not: the floor moved
+// since, to a change not ordered with head.
+func (t *Tracker) raiseFloorLocked(head mark) bool {
+	if next, ok := newer(t.floor, head); ok {
+		t.floor = next
+		return true
+	}
+	if t.floor.gen < head.gen {
+		t.floor = head // head covers whatever the floor stood for
+		return true
+	}
+	return false
+}

@@ -1,0 +1,234 @@
+package freshness_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
+)
+
+func TestScopeOf(t *testing.T) {
+	for _, tc := range []struct {
+		typ, id string
+		scope   string
+		ok      bool
+	}{
+		{"account", "acme", "acme", true},
+		{"product", "acme/site", "acme", true},
+		{"product_group", "acme/web", "acme", true},
+		{"tag", "acme/client-x", "acme", true},
+		{"admin_seat", "acme/seat-1", "acme", true},
+		{"invitation", "acme/4f2a", "acme", true},
+		{"product", "no-slash", freshness.Global, true},
+		{"host", "nordhost", freshness.Global, true},
+		{"user", "carol", "", false},
+		{"contact", "acme/77", "", false},
+		{"operation", "0a1b", "", false},
+	} {
+		scope, ok := freshness.ScopeOf(tc.typ, tc.id)
+		require.Equal(t, tc.ok, ok, "%s:%s", tc.typ, tc.id)
+		require.Equal(t, tc.scope, scope, "%s:%s", tc.typ, tc.id)
+	}
+}
+
+func TestScopesOfFilter(t *testing.T) {
+	for _, tc := range []struct {
+		filter *v1.RelationshipFilter
+		want   []string
+	}{
+		{&v1.RelationshipFilter{ResourceType: "account", OptionalResourceId: "acme"}, []string{"acme"}},
+		{&v1.RelationshipFilter{ResourceType: "product", OptionalResourceIdPrefix: "acme/"}, []string{"acme"}},
+		{&v1.RelationshipFilter{ResourceType: "product", OptionalResourceIdPrefix: "acm"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{ResourceType: "account", OptionalResourceIdPrefix: "acme"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{ResourceType: "product"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{OptionalRelation: "billing"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{ResourceType: "operation"}, nil},
+		{&v1.RelationshipFilter{ResourceType: "operation", OptionalResourceId: "0a1b"}, nil},
+	} {
+		require.Equal(t, tc.want, freshness.ScopesOfFilter(tc.filter), "%v", tc.filter)
+	}
+}
+
+// rig is an engine, a directory and a tracker following the engine.
+type rig struct {
+	eng     *engine.Engine
+	store   directory.Store
+	tracker *freshness.Tracker
+}
+
+func newRig(t *testing.T, capacity int) *rig {
+	t.Helper()
+	eng, uri := teststack.StartEngineWithDatabase(t)
+	kind := engine.EngineMemory
+	if uri != "" {
+		kind = engine.EnginePostgres
+	}
+	store := teststack.NewDirectory(t, uri)
+	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: store, Capacity: capacity})
+	require.NoError(t, err)
+	return &rig{eng: eng, store: store, tracker: tracker}
+}
+
+// write changes something no scope covers (an operation marker), so only
+// the test tells the tracker about it; it returns the write's token.
+func (r *rig) write(t *testing.T) string {
+	t.Helper()
+	expires := time.Now().Add(time.Hour)
+	resp, err := r.eng.Client.WriteRelationships(context.Background(), &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource:          &v1.ObjectReference{ObjectType: "operation", ObjectId: fmt.Sprintf("test-%d", time.Now().UnixNano())},
+			Relation:          "applied",
+			Subject:           &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}},
+			OptionalExpiresAt: timestamppb.New(expires),
+		},
+	}}})
+	require.NoError(t, err)
+	return resp.GetWrittenAt().GetToken()
+}
+
+func tokenOf(c *v1.Consistency) string { return c.GetAtLeastAsFresh().GetToken() }
+
+func TestFullyConsistentUntilFollowingAndAfter(t *testing.T) {
+	r := newRig(t, 0)
+	c, err := r.tracker.Consistency(t.Context(), []string{"acme"}, "")
+	require.NoError(t, err)
+	require.True(t, c.GetFullyConsistent(), "no watch yet: nothing may be cached")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.tracker.Follow(ctx, r.eng.Client) }()
+	require.Eventually(t, r.tracker.Following, 20*time.Second, 5*time.Millisecond)
+	c, err = r.tracker.Consistency(t.Context(), []string{"acme"}, "")
+	require.NoError(t, err)
+	require.NotEmpty(t, tokenOf(c), "following: at least as fresh as the floor")
+
+	cancel()
+	<-done
+	require.False(t, r.tracker.Following())
+	c, err = r.tracker.Consistency(t.Context(), []string{"acme"}, "")
+	require.NoError(t, err)
+	require.True(t, c.GetFullyConsistent(), "the watch stopped: back to full consistency")
+}
+
+func TestConsistencyTakesTheNewestOfStoreMemoryAndCaller(t *testing.T) {
+	r := newRig(t, 0)
+	teststack.Follow(t, r.tracker, r.eng)
+	ctx := t.Context()
+
+	// A token only the store knows (another node's flow).
+	stored := r.write(t)
+	require.NoError(t, r.store.SetFreshness(ctx, "acme", "", stored))
+	c, err := r.tracker.Consistency(ctx, []string{"acme"}, "")
+	require.NoError(t, err)
+	require.Equal(t, stored, tokenOf(c))
+	require.EqualValues(t, 1, r.tracker.Stats().Loads)
+
+	// Cached now: the store is not read again.
+	c, err = r.tracker.Consistency(ctx, []string{"acme", "globex"}, "")
+	require.NoError(t, err)
+	require.Equal(t, stored, tokenOf(c))
+	require.EqualValues(t, 2, r.tracker.Stats().Loads, "globex read once, acme not again")
+
+	// A newer change observed in memory wins; an older one changes nothing.
+	newer := r.write(t)
+	require.NoError(t, r.tracker.Observe([]string{"globex"}, newer))
+	require.NoError(t, r.tracker.Observe([]string{"globex"}, stored))
+	c, err = r.tracker.Consistency(ctx, []string{"acme", "globex"}, "")
+	require.NoError(t, err)
+	require.Equal(t, newer, tokenOf(c))
+	c, err = r.tracker.Consistency(ctx, []string{"acme"}, "")
+	require.NoError(t, err)
+	require.Equal(t, stored, tokenOf(c), "acme is not held back by globex's change")
+
+	// The caller's token, when newer, is honoured.
+	callers := r.write(t)
+	c, err = r.tracker.Consistency(ctx, []string{"acme"}, callers)
+	require.NoError(t, err)
+	require.Equal(t, callers, tokenOf(c))
+
+	_, err = r.tracker.Consistency(ctx, []string{"acme"}, "bogus")
+	require.ErrorIs(t, err, freshness.ErrInvalidToken)
+	require.Zero(t, r.tracker.Stats().Full)
+}
+
+func TestRecordStoresTokensNeverBackwards(t *testing.T) {
+	r := newRig(t, 0)
+	teststack.Follow(t, r.tracker, r.eng)
+	ctx := t.Context()
+	older, newer := r.write(t), r.write(t)
+
+	require.NoError(t, r.tracker.Record(ctx, []string{"acme", freshness.Global}, newer))
+	got, err := r.store.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, newer, got)
+	_, err = r.store.GetFreshness(ctx, freshness.Global)
+	require.ErrorIs(t, err, directory.ErrNotFound, "the floor is not stored: each node's starts at its watch")
+
+	require.NoError(t, r.tracker.Record(ctx, []string{"acme"}, older))
+	got, err = r.store.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, newer, got, "an older write's token does not replace a newer one")
+	require.True(t, r.tracker.Covers("acme", newer))
+}
+
+func TestForgetReadsTheNewestRevision(t *testing.T) {
+	r := newRig(t, 0)
+	teststack.Follow(t, r.tracker, r.eng)
+	ctx := t.Context()
+	unseen := r.write(t) // a bulk import's change, say: no token reported
+	require.False(t, r.tracker.Covers("acme", unseen))
+	r.tracker.Forget(freshness.Global)
+	heads := r.tracker.Stats().Heads
+	_, err := r.tracker.Consistency(ctx, []string{"acme"}, "")
+	require.NoError(t, err)
+	require.Equal(t, heads+1, r.tracker.Stats().Heads)
+	require.True(t, r.tracker.Covers("acme", unseen), "the floor moved to the newest revision")
+}
+
+func TestCapacityBoundsMemoryWithoutLosingFreshness(t *testing.T) {
+	r := newRig(t, 2)
+	teststack.Follow(t, r.tracker, r.eng)
+	tokens := map[string]string{}
+	for _, scope := range []string{"a", "b", "c", "d"} {
+		tokens[scope] = r.write(t)
+		require.NoError(t, r.tracker.Observe([]string{scope}, tokens[scope]))
+	}
+	for scope, token := range tokens {
+		require.True(t, r.tracker.Covers(scope, token), "%s: forgotten tokens are covered by the floor", scope)
+	}
+}
+
+// BenchmarkConsistencyCached is the cost of reading an account's token on
+// the check path once it is in memory.
+func BenchmarkConsistencyCached(b *testing.B) {
+	eng := teststack.StartEngine(b)
+	tracker, err := freshness.New(freshness.Config{DatastoreEngine: engine.EngineMemory, Store: teststack.NewDirectory(b, "")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	teststack.Follow(b, tracker, eng)
+	scopes := []string{"acme"}
+	ctx := context.Background()
+	if _, err := tracker.Consistency(ctx, scopes, ""); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := tracker.Consistency(ctx, scopes, ""); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
