@@ -182,7 +182,11 @@ func (p *Provider) Page(r *rand.Rand) []Question {
 		a = p.Accounts[r.IntN(len(p.Accounts))]
 	}
 	keys := sortedKeys(a.Members)
-	u := keys[r.IntN(len(keys))]
+	return p.PageFor(a, keys[r.IntN(len(keys))])
+}
+
+// PageFor is the page of 50 questions member u of account a sees.
+func (p *Provider) PageFor(a *Account, u string) []Question {
 	var qs []Question
 	for _, perm := range pageAccountPermissions {
 		qs = append(qs, p.question("account:"+a.ID, perm, u))

@@ -26,6 +26,7 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
 )
@@ -46,6 +47,14 @@ type Config struct {
 	Verify int
 	// SkipFlows leaves out the write flows.
 	SkipFlows bool
+	// Consistency is how the service's checks are made: "tokens" (the
+	// default: per-account freshness tokens, pkg/freshness) or "full"
+	// (every check fully consistent).
+	Consistency string
+	// RevisionQuantization and DispatchCacheMaxCost tune SpiceDB as serve's
+	// flags do (SpiceDB's defaults when zero or empty).
+	RevisionQuantization time.Duration
+	DispatchCacheMaxCost string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -59,10 +68,12 @@ type Stats struct {
 	Errors      int     `json:"errors"`
 	Seconds     float64 `json:"seconds"`
 	PerSecond   float64 `json:"per_second"`
-	P50ms       float64 `json:"p50_ms"`
-	P90ms       float64 `json:"p90_ms"`
-	P99ms       float64 `json:"p99_ms"`
-	Note        string  `json:"note,omitempty"`
+	// ChecksPerSecond counts questions, for page loads (50 or 51 a page).
+	ChecksPerSecond float64 `json:"checks_per_second,omitempty"`
+	P50ms           float64 `json:"p50_ms"`
+	P90ms           float64 `json:"p90_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	Note            string  `json:"note,omitempty"`
 }
 
 // Ratio compares the service path with the raw SpiceDB API on the same questions.
@@ -101,6 +112,14 @@ type Report struct {
 	// other processes on the machine skew every figure.
 	LoadAvgStart string `json:"loadavg_start"`
 	LoadAvgEnd   string `json:"loadavg_end"`
+	// Consistency is the service's check consistency (tokens or full), and
+	// Freshness the token tracker's counters at the end.
+	Consistency string           `json:"consistency"`
+	Freshness   *freshness.Stats `json:"freshness,omitempty"`
+	// StaleAfterChanges counts answers, asked after a change returned,
+	// that did not reflect it (page loads under changes): must be 0.
+	StaleAfterChanges  int `json:"stale_answers_after_changes"`
+	JudgedAfterChanges int `json:"answers_judged_after_changes"`
 }
 
 func loadAvg() string {
@@ -147,10 +166,28 @@ type Env struct {
 	Engine   *engine.Engine
 	Service  *hostaccess.Service
 	Dir      directory.Store
-	report   *Report
-	v        *verifier
-	cfg      Config
-	stop     func()
+	// Freshness is the token tracker (nil with --consistency full).
+	Freshness *freshness.Tracker
+	report    *Report
+	v         *verifier
+	cfg       Config
+	stop      func()
+}
+
+// Check consistencies of the service path.
+const (
+	ConsistencyTokens = "tokens"
+	ConsistencyFull   = "full"
+)
+
+// rawConsistency is what the raw SpiceDB path asks for: what a client
+// without tokens would (minimize_latency, SpiceDB's cache), or fully
+// consistent when the service is, so each ratio compares like with like.
+func (e *Env) rawConsistency() *v1.Consistency {
+	if e.cfg.Consistency == ConsistencyFull {
+		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+	}
+	return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
 }
 
 func (c Config) logf(format string, args ...any) {
@@ -205,7 +242,14 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.DatastoreEngine == "" {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
-	rep := &Report{Engine: cfg.DatastoreEngine, Accounts: cfg.Accounts, Seed: cfg.Seed, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), DurationPerLoad: cfg.Duration.String(), LoadAvgStart: loadAvg()}
+	switch cfg.Consistency {
+	case "":
+		cfg.Consistency = ConsistencyTokens
+	case ConsistencyTokens, ConsistencyFull:
+	default:
+		return nil, fmt.Errorf("unknown --consistency %q: use tokens or full", cfg.Consistency)
+	}
+	rep := &Report{Consistency: cfg.Consistency, Engine: cfg.DatastoreEngine, Accounts: cfg.Accounts, Seed: cfg.Seed, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), DurationPerLoad: cfg.Duration.String(), LoadAvgStart: loadAvg()}
 	switch cfg.DatastoreEngine {
 	case engine.EngineMemory:
 	case engine.EnginePostgres:
@@ -232,18 +276,45 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	eng, err := engine.Open(runCtx, engine.Config{
+	// The directory first: the freshness tracker keeps tokens in it, and
+	// the engine reports writes to the tracker.
+	var dir directory.Store = memory.New()
+	if cfg.DatastoreEngine == engine.EnginePostgres {
+		if err := postgres.Migrate(ctx, cfg.DatastoreURI, postgres.Postgres); err != nil {
+			return nil, fmt.Errorf("migrating the directory: %w", err)
+		}
+		store, err := postgres.Open(ctx, cfg.DatastoreURI, postgres.PoolConfig{})
+		if err != nil {
+			return nil, err
+		}
+		dir = store
+	}
+	engCfg := engine.Config{
 		DatastoreEngine: cfg.DatastoreEngine, DatastoreURI: cfg.DatastoreURI,
 		GRPCAddr: addr, InsecureNoAuth: true, DisableDatastoreMetrics: true,
-	}, zap.NewNop())
+		RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
+		WatchInterval: 100 * time.Millisecond,
+	}
+	var tracker *freshness.Tracker
+	if cfg.Consistency == ConsistencyTokens {
+		tracker, err = freshness.New(freshness.Config{DatastoreEngine: cfg.DatastoreEngine, Store: dir})
+		if err != nil {
+			_ = dir.Close()
+			return nil, err
+		}
+		engCfg.UnaryInterceptors = append(engCfg.UnaryInterceptors, tracker.UnaryInterceptor())
+		engCfg.StreamInterceptors = append(engCfg.StreamInterceptors, tracker.StreamInterceptor())
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	eng, err := engine.Open(runCtx, engCfg, zap.NewNop())
 	if err != nil {
 		cancel()
+		_ = dir.Close()
 		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(runCtx) }()
-	env := &Env{Provider: p, Engine: eng, report: rep, v: &verifier{}, cfg: cfg}
+	env := &Env{Provider: p, Engine: eng, Dir: dir, Freshness: tracker, report: rep, v: &verifier{}, cfg: cfg}
 	env.stop = func() {
 		cancel()
 		select {
@@ -261,18 +332,6 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	defer startCancel()
 	if _, err := eng.EnsureSchema(startCtx, schema.Hosting); err != nil {
 		return fail(err)
-	}
-	if cfg.DatastoreEngine == engine.EnginePostgres {
-		if err := postgres.Migrate(ctx, cfg.DatastoreURI, postgres.Postgres); err != nil {
-			return fail(fmt.Errorf("migrating the directory: %w", err))
-		}
-		store, err := postgres.Open(ctx, cfg.DatastoreURI, postgres.PoolConfig{})
-		if err != nil {
-			return fail(err)
-		}
-		env.Dir = store
-	} else {
-		env.Dir = memory.New()
 	}
 
 	t1 := time.Now()
@@ -301,7 +360,17 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	rep.DirectorySeconds = time.Since(t2).Seconds()
 
-	env.Service, err = hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: env.Dir})
+	if tracker != nil {
+		go tracker.Follow(runCtx, eng.Client)
+		deadline := time.Now().Add(30 * time.Second)
+		for !tracker.Following() {
+			if time.Now().After(deadline) {
+				return fail(errors.New("the freshness tracker does not follow SpiceDB's watch after 30s (on Postgres, the Watch API needs track_commit_timestamp=on)"))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	env.Service, err = hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: env.Dir, Freshness: tracker})
 	if err != nil {
 		return fail(err)
 	}
@@ -371,6 +440,10 @@ func (e *Env) finish() (*Report, error) {
 	rep.Mismatches = len(e.v.mismatches)
 	rep.MismatchSamples = e.v.mismatches[:min(10, len(e.v.mismatches))]
 	rep.PeakRSSMiB = peakRSSMiB()
+	if e.Freshness != nil {
+		st := e.Freshness.Stats()
+		rep.Freshness = &st
+	}
 	rep.LoadAvgEnd = loadAvg()
 	if rep.Relationships > 0 {
 		rep.PeakRSSPerMillion = rep.PeakRSSMiB / (float64(rep.Relationships) / 1e6)
@@ -486,7 +559,7 @@ func (e *Env) rawCheck(q Question) func(ctx context.Context) error {
 		typ, id, _ := strings.Cut(q.Resource, ":")
 		styp, sid, _ := strings.Cut(q.Subject, ":")
 		resp, err := e.Engine.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			Consistency: e.rawConsistency(),
 			Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
 			Permission:  q.Permission,
 			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
@@ -551,6 +624,14 @@ func (e *Env) workloads(ctx context.Context) error {
 	warmSet := pools[0][:max(1, min(cold[variants[0]].Count, 2000))]
 	warm := map[variant]Stats{}
 	for _, v := range variants {
+		// Warm-up: each question once through this path, unmeasured, so
+		// "warm" means asked before within SpiceDB's current revision
+		// window (it moves every quantization interval, 5 s by default).
+		for _, q := range warmSet {
+			if err := check(v.path, q)(ctx); err != nil {
+				return err
+			}
+		}
 		warm[v] = e.add(measure(ctx, fmt.Sprintf("check warm (%d repeated)", len(warmSet)), v.path, v.conc, d, 0, func(ctx context.Context, i int) error {
 			return check(v.path, warmSet[i%len(warmSet)])(ctx)
 		}))
@@ -591,9 +672,10 @@ func (e *Env) workloads(ctx context.Context) error {
 			return nil
 		}
 	}
-	pc := e.add(measure(ctx, "page load CanAll(50) cold", "service", 1, d, len(pages), pageOp(pages)))
-	e.add(measure(ctx, "page load CanAll(50) warm", "service", 1, d, 0, pageOp(pages[:max(1, min(pc.Count, 50))])))
-	e.add(measure(ctx, "page load CanAll(50) warm", "service", 16, d, 0, pageOp(pages[:max(1, min(pc.Count, 50))])))
+	withChecks := func(s Stats) Stats { s.ChecksPerSecond = s.PerSecond * 50; return s }
+	pc := e.add(withChecks(measure(ctx, "page load CanAll(50) cold", "service", 1, d, len(pages), pageOp(pages))))
+	e.add(withChecks(measure(ctx, "page load CanAll(50) warm", "service", 1, d, 0, pageOp(pages[:max(1, min(pc.Count, 50))]))))
+	e.add(withChecks(measure(ctx, "page load CanAll(50) warm", "service", 16, d, 0, pageOp(pages[:max(1, min(pc.Count, 50))]))))
 
 	// Product lists: LookupResources product#manage.
 	var ordinary []string
@@ -679,6 +761,9 @@ func (e *Env) workloads(ctx context.Context) error {
 	}
 
 	if !e.cfg.SkipFlows {
+		if err := e.pagesUnderChanges(ctx, pages[:max(1, min(pc.Count, 50))]); err != nil {
+			return err
+		}
 		if err := e.flows(ctx); err != nil {
 			return err
 		}

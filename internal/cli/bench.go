@@ -75,7 +75,10 @@ migrates it (SpiceDB and directory) and refuses one that holds tables.`,
 	f.StringVar(&cfg.DatastoreURI, "datastore-conn-uri", "", "a fresh, EMPTY postgres database (bench migrates it; refuses a non-empty one)")
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each workload runs at most")
 	f.IntVar(&cfg.Verify, "verify", 500, "sampled questions verified up front against the generated data")
-	f.BoolVar(&cfg.SkipFlows, "skip-flows", false, "leave out the write flows")
+	f.BoolVar(&cfg.SkipFlows, "skip-flows", false, "leave out the write flows (and the page loads under changes)")
+	f.StringVar(&cfg.Consistency, "consistency", bench.ConsistencyTokens, "the service's checks: tokens (per-account freshness tokens, as serve) or full (every check fully consistent)")
+	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
+	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	registerOutput(cmd, &output)
 	return cmd
