@@ -112,6 +112,9 @@ the directory.`,
 							return fmt.Errorf("the relationships were imported but not the directory (drop the database and import again): %w", err)
 						}
 					}
+					if err := engine.Analyze(ctx, offline.engine, offline.uri); err != nil {
+						return fmt.Errorf("imported, but: %w (run ANALYZE)", err)
+					}
 					fmt.Fprintf(streams.Out, "imported %d relationships%s\n", n, map[bool]string{true: " and the directory", false: ""}[f.Directory != nil])
 					return nil
 				})

@@ -72,6 +72,7 @@ type Tracker struct {
 	floor     mark            // every answer is at least this fresh (Global changes, start of the watch)
 	following bool            // a live watch reports every change
 	gen       uint64
+	shrinking atomic.Bool
 
 	stats struct{ hits, loads, full, heads atomic.Int64 }
 }
@@ -221,7 +222,9 @@ func (t *Tracker) Forget(scope string) {
 func (t *Tracker) advanceLocked(scope string, m mark) {
 	cur := t.floor
 	if scope != Global {
-		cur = t.entries[scope] // absent: nothing known, and the store's token is older than this change
+		// Absent: this change is the newest known here. (A newer token
+		// stored by another node reaches this one through the watch.)
+		cur = t.entries[scope]
 	}
 	next, ok := newer(cur, m)
 	if !ok {
@@ -240,6 +243,10 @@ func (t *Tracker) advanceLocked(scope string, m mark) {
 // newest revision, which covers every token older than the read, and those
 // tokens go.
 func (t *Tracker) shrink() {
+	if !t.shrinking.CompareAndSwap(false, true) {
+		return // another goroutine is at it
+	}
+	defer t.shrinking.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	head, err := t.head(ctx)
@@ -356,27 +363,35 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 		return atLeastAsFresh(best), nil
 	}
 	// Concurrent tokens: SpiceDB's newest revision covers them all, and
-	// becomes the unsure scopes' token.
+	// becomes the token of the scopes involved, so the next request about
+	// them needs no such read.
 	head, err := t.head(ctx)
 	if err != nil {
 		t.stats.full.Add(1)
 		return fullyConsistent(), nil //nolint:nilerr // a fully consistent answer is always safe
 	}
-	t.repair(unsure, head)
+	t.repair(scopes, head)
+	if c, ok := newer(head, caller); ok {
+		return atLeastAsFresh(c), nil
+	}
 	return atLeastAsFresh(head), nil
 }
 
-// repair replaces unsure marks by head, unless they changed since head was
-// read (a later change head may not cover).
+// repair replaces the scopes' marks, and the floor, by head when they were
+// set before head was read (so head covers them); later ones stay.
 func (t *Tracker) repair(scopes []string, head mark) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.floor.unsure {
+	if t.floor.gen < head.gen {
 		t.raiseFloorLocked(head)
 	}
 	for _, scope := range scopes {
-		if e, ok := t.entries[scope]; ok && e.unsure && e.gen < head.gen {
-			t.entries[scope] = head
+		if e, ok := t.entries[scope]; ok && e.gen < head.gen {
+			if next, ordered := newer(e, head); ordered {
+				t.entries[scope] = next
+			} else {
+				t.entries[scope] = head
+			}
 		}
 	}
 }
