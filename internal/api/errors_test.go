@@ -272,6 +272,12 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 			},
 		},
 		{
+			name: "a check with a token that is not one", status: 400, code: "invalid_argument", detail: "at_least_as_fresh",
+			call: func(*testing.T) response {
+				return c.call("POST", "/v1/check", "", map[string]string{"resource": "account:acme", "permission": "view", "subject": "user:carol", "at_least_as_fresh": "not-a-token"})
+			},
+		},
+		{
 			name: "accepting an expired invitation", status: 410, code: "invitation_expired",
 			call: func(t *testing.T) response {
 				link := c.invite("user:alice", "acme", "late@example.com", billing)

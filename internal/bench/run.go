@@ -792,6 +792,9 @@ func (e *Env) workloads(ctx context.Context) error {
 		if err := e.flows(ctx); err != nil {
 			return err
 		}
+		if err := e.flowsParallel(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

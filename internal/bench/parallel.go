@@ -1,0 +1,46 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+// flowClients is how many panel clients run flows at once in
+// flowsParallel: a provider's client area serves many customers at a time.
+const flowClients = 16
+
+// flowsParallel runs invite+accept then remove member from flowClients
+// clients at once, each on its own accounts (flows on one account
+// serialise on its preconditions by design), checking each step's effect.
+// It reports the invite+accept rate, the benchmark issue's flows/s.
+func (e *Env) flowsParallel(ctx context.Context) error {
+	p := e.Provider
+	s := measure(ctx, "flow invite+accept (then remove)", "service", flowClients, e.cfg.Duration, 0, func(ctx context.Context, i int) error {
+		a := p.Accounts[(i*7919+13)%len(p.Accounts)]
+		owner := a.Owners[0]
+		user := fmt.Sprintf("par%d", i)
+		email := user + "@example.com"
+		link, err := e.Service.Invite(ctx, hostaccess.Person(owner), a.ID, email, hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+		if err != nil {
+			return err
+		}
+		if _, err := e.Service.AcceptInvitation(ctx, link.Token, hostaccess.Login{UserID: user, Email: email, EmailVerified: true}); err != nil {
+			return err
+		}
+		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, true)
+		if _, err := e.Service.RemoveMember(ctx, hostaccess.Person(owner), a.ID, user); err != nil {
+			return err
+		}
+		e.expectCan(ctx, "account:"+a.ID, "view", user, false)
+		return nil
+	})
+	firstErr := s.Note
+	s.Note = fmt.Sprintf("%d clients on distinct accounts; per_second counts invite+accept, each followed by a removal", flowClients)
+	e.add(s)
+	if s.Errors > 0 {
+		return fmt.Errorf("parallel flows: %d errors, %s", s.Errors, firstErr)
+	}
+	return nil
+}
