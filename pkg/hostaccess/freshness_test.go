@@ -291,6 +291,18 @@ func TestNarrowingIsFreshAtOnceUnderAWarmCache(t *testing.T) {
 	}
 }
 
+// deleteCarolsBilling deletes account:acme#billing@user:carol by hand
+// through SpiceDB's API (WriteRelationships with a delete).
+func deleteCarolsBilling(f *fixture) (*v1.WriteRelationshipsResponse, error) {
+	return f.stack.Engine.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_DELETE,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "billing",
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}},
+		},
+	}}})
+}
+
 // rawDeletes remove carol's billing right by hand through SpiceDB's API,
 // bypassing the domain layer, as an admin with the CLI would.
 var rawDeletes = []struct {
@@ -308,13 +320,7 @@ var rawDeletes = []struct {
 }, {
 	name: "WriteRelationships with a delete",
 	run: func(f *fixture) error {
-		_, err := f.stack.Engine.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
-			Operation: v1.RelationshipUpdate_OPERATION_DELETE,
-			Relationship: &v1.Relationship{
-				Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "billing",
-				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}},
-			},
-		}}})
+		_, err := deleteCarolsBilling(f)
 		return err
 	},
 }}
@@ -403,13 +409,7 @@ func TestAnotherNodeSeesRawChangesThroughTheWatch(t *testing.T) {
 	for range 20 { // warm: the other node's cache and token for acme
 		require.True(t, canOn(t, other, q))
 	}
-	del, err := f.stack.Engine.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
-		Operation: v1.RelationshipUpdate_OPERATION_DELETE,
-		Relationship: &v1.Relationship{
-			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "billing",
-			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}},
-		},
-	}}})
+	del, err := deleteCarolsBilling(f)
 	require.NoError(t, err)
 	// The watch, and nothing else, tells the other node: its token for
 	// acme reaches the delete's.
@@ -428,13 +428,7 @@ func TestAnotherNodeSeesRawChangesThroughTheWatch(t *testing.T) {
 	a, err := other.Can(ctx, q, hostaccess.CheckOptions{AtLeastAsFresh: res.ZedToken})
 	require.NoError(t, err)
 	require.True(t, a.Allowed)
-	resp, err := f.stack.Engine.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
-		Operation: v1.RelationshipUpdate_OPERATION_DELETE,
-		Relationship: &v1.Relationship{
-			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "billing",
-			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}},
-		},
-	}}})
+	resp, err := deleteCarolsBilling(f)
 	require.NoError(t, err)
 	a, err = other.Can(ctx, q, hostaccess.CheckOptions{AtLeastAsFresh: resp.GetWrittenAt().GetToken()})
 	require.NoError(t, err)
