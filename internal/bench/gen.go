@@ -129,7 +129,7 @@ var productKinds = []string{"site", "mail", "dns", "vps", "db", "domain", "shop"
 // Generate builds a provider of n accounts from seed. The same seed and n
 // always give the same data.
 func Generate(n int, seed uint64, now time.Time) *Provider {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) //nolint:gosec // reproducible test data from a seed, not a secret
 	p := &Provider{Seed: seed, Now: now.UTC().Truncate(time.Second), byID: map[string]*Account{}, hosts: map[string]*Host{}}
 	nextUser := 0
 	newUser := func() string { nextUser++; return fmt.Sprintf("u%d", nextUser) }

@@ -323,7 +323,10 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	env.stop = func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				cfg.logf("the engine stopped with: %v", err)
+			}
 		case <-time.After(15 * time.Second):
 		}
 		_ = eng.Close()
@@ -599,7 +602,7 @@ func (e *Env) rawCheck(q Question) func(ctx context.Context) error {
 
 func (e *Env) workloads(ctx context.Context) error {
 	p, d := e.Provider, e.cfg.Duration
-	r := rand.New(rand.NewPCG(e.cfg.Seed+1, 7))
+	r := rand.New(rand.NewPCG(e.cfg.Seed+1, 7)) //nolint:gosec // reproducible question draws, not a secret
 
 	// Up-front verification of a sample, in bulk.
 	sample := p.Questions(r, max(e.cfg.Verify, 0))
