@@ -49,6 +49,24 @@ func startEngine(t testing.TB) (*engine.Engine, string) {
 // with the tracker's write observers when tracker is set.
 func startEngineOn(t testing.TB, uri string, tracker *freshness.Tracker) *engine.Engine {
 	t.Helper()
+	return startEngineWith(t, uri, tracker, 50*time.Millisecond)
+}
+
+// StartEngineWithTracker starts an engine (memory, or a fresh Postgres
+// database when HOSTACCESS_TEST_POSTGRES_URI is set) whose API reports its
+// writes to tracker, with the given quantization window, and the database
+// ("" in memory).
+func StartEngineWithTracker(t testing.TB, tracker *freshness.Tracker, quantization time.Duration) (*engine.Engine, string) {
+	t.Helper()
+	uri := ""
+	if testutil.UsePostgres() {
+		uri = MigratedDatabase(t)
+	}
+	return startEngineWith(t, uri, tracker, quantization), uri
+}
+
+func startEngineWith(t testing.TB, uri string, tracker *freshness.Tracker, quantization time.Duration) *engine.Engine {
+	t.Helper()
 	cfg := engine.Config{
 		DatastoreEngine: engine.EngineMemory,
 		GRPCAddr:        testutil.FreeAddr(t),
@@ -61,7 +79,7 @@ func startEngineOn(t testing.TB, uri string, tracker *freshness.Tracker) *engine
 		// A short quantization makes stale answers likely within a test's
 		// milliseconds (SpiceDB's 5 s would hide them until the datastore
 		// is older than one window), so freshness bugs show.
-		RevisionQuantization: 50 * time.Millisecond,
+		RevisionQuantization: quantization,
 	}
 	if uri != "" {
 		cfg.DatastoreEngine = engine.EnginePostgres

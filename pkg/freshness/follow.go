@@ -107,6 +107,7 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 			}
 		}
 		scopes := ScopesOfUpdates(resp.GetUpdates())
+		t.NoteExpirations(resp.GetUpdates())
 		if err := t.Observe(scopes, resp.GetChangesThrough().GetToken()); err != nil {
 			return err
 		}
@@ -145,6 +146,15 @@ func writeProbe(ctx context.Context, client v1.PermissionsServiceClient) (string
 		return "", err
 	}
 	id := probeAccount + "-" + hex.EncodeToString(b)
+	if err := touchMarker(ctx, client, id); err != nil {
+		return "", fmt.Errorf("writing the watch probe: %w", err)
+	}
+	return id, nil
+}
+
+// touchMarker writes (or renews) one of the tracker's own operation
+// markers, which no permission reads and which lapse within the hour.
+func touchMarker(ctx context.Context, client v1.PermissionsServiceClient, id string) error {
 	_, err := client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
 		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
 		Relationship: &v1.Relationship{
@@ -154,8 +164,5 @@ func writeProbe(ctx context.Context, client v1.PermissionsServiceClient) (string
 			OptionalExpiresAt: timestamppb.New(time.Now().Add(probeTTL)),
 		},
 	}}})
-	if err != nil {
-		return "", fmt.Errorf("writing the watch probe: %w", err)
-	}
-	return id, nil
+	return err
 }

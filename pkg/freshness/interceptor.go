@@ -23,6 +23,7 @@ func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		switch r := req.(type) {
 		case *v1.WriteRelationshipsRequest:
 			scopes = ScopesOfUpdates(r.GetUpdates())
+			t.NoteExpirations(r.GetUpdates())
 			token = resp.(*v1.WriteRelationshipsResponse).GetWrittenAt().GetToken()
 		case *v1.DeleteRelationshipsRequest:
 			scopes = ScopesOfFilter(r.GetRelationshipFilter())

@@ -74,6 +74,12 @@ type Tracker struct {
 	gen       uint64
 	shrinking atomic.Bool
 
+	expMu     sync.Mutex // guards the expiry queue (see expiry.go)
+	expiries  expiries
+	expQueued map[expiry]bool
+	expTimer  *time.Timer
+	expNext   time.Time
+
 	stats struct{ hits, loads, full, heads atomic.Int64 }
 }
 

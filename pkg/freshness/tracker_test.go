@@ -12,6 +12,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
@@ -231,4 +232,58 @@ func BenchmarkConsistencyCached(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestExpiredGrantsAreDeniedOnTime: a time-bound grant is denied as soon
+// as it lapses, although nothing was written and SpiceDB's 30 s window
+// would keep serving the cached "allowed" (the control shows it does).
+func TestExpiredGrantsAreDeniedOnTime(t *testing.T) {
+	store := teststack.NewDirectory(t, "")
+	kind := engine.EngineMemory
+	if testutil.UsePostgres() {
+		kind = engine.EnginePostgres
+	}
+	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: store})
+	require.NoError(t, err)
+	eng, _ := teststack.StartEngineWithTracker(t, tracker, 30*time.Second)
+	teststack.Follow(t, tracker, eng)
+	ctx := t.Context()
+
+	expires := time.Now().Add(1500 * time.Millisecond)
+	_, err = eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "member",
+			Subject:           &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "contractor"}},
+			OptionalExpiresAt: timestamppb.New(expires),
+		},
+	}}})
+	require.NoError(t, err)
+	ask := func(c *v1.Consistency) bool {
+		resp, err := eng.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+			Consistency: c,
+			Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Permission: "view",
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "contractor"}},
+		})
+		require.NoError(t, err)
+		return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+	}
+	tracked := func() *v1.Consistency {
+		c, err := tracker.Consistency(ctx, []string{"acme"}, "")
+		require.NoError(t, err)
+		return c
+	}
+	// Warm while the grant holds; remember the revision answers came from.
+	var before *v1.Consistency
+	for time.Until(expires) > 300*time.Millisecond {
+		before = tracked()
+		require.True(t, ask(before))
+		time.Sleep(50 * time.Millisecond)
+	}
+	pinned := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: before.GetAtLeastAsFresh()}}
+	require.True(t, ask(pinned))
+	time.Sleep(time.Until(expires) + 100*time.Millisecond)
+	require.False(t, ask(tracked()), "lapsed: denied at once through the tracker")
+	require.True(t, ask(pinned),
+		"control: at the revision answers came from before, SpiceDB's cache still allows it (nothing was written)")
 }

@@ -189,20 +189,28 @@ type answer struct {
 	allowed bool
 }
 
-// hammer asks q (alone and in a page of questions) from several clients
-// until stop is closed, and returns every answer.
-func hammer(f *fixture, q hostaccess.Check, stop <-chan struct{}) func() []answer {
-	const clients = 8
-	var mu sync.Mutex
-	var got []answer
-	var errs []error
-	var wg sync.WaitGroup
+// clients ask q (alone and in a page of questions) from several goroutines
+// until stopped, recording every answer.
+type clients struct {
+	t    *testing.T
+	mu   sync.Mutex
+	got  []answer
+	errs []error
+	wg   sync.WaitGroup
+	stop chan struct{}
+	once sync.Once
+}
+
+func hammer(f *fixture, q hostaccess.Check) *clients {
+	const n = 8
+	c := &clients{t: f.t, stop: make(chan struct{})}
+	f.t.Cleanup(c.halt) // a failed assertion must not leave clients running
 	page := []hostaccess.Check{check("user:alice", "account:acme", "view"), q, check("user:nobody", "product:acme/site", "view")}
-	for i := range clients {
-		wg.Go(func() {
+	for i := range n {
+		c.wg.Go(func() {
 			for {
 				select {
-				case <-stop:
+				case <-c.stop:
 					return
 				default:
 				}
@@ -220,22 +228,51 @@ func hammer(f *fixture, q hostaccess.Check, stop <-chan struct{}) func() []answe
 						allowed = as[1].Allowed
 					}
 				}
-				mu.Lock()
+				c.mu.Lock()
 				if err != nil {
-					errs = append(errs, err)
-					mu.Unlock()
+					c.errs = append(c.errs, err)
+					c.mu.Unlock()
 					return
 				}
-				got = append(got, answer{asked, allowed})
-				mu.Unlock()
+				c.got = append(c.got, answer{asked, allowed})
+				c.mu.Unlock()
 			}
 		})
 	}
-	return func() []answer {
-		wg.Wait()
-		require.Empty(f.t, errs)
-		return got
+	return c
+}
+
+// waitAnswers waits until n answers asked at or after since came back (the
+// machine may be slow: no fixed sleep).
+func (c *clients) waitAnswers(since time.Time, n int) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c.mu.Lock()
+		count := 0
+		for _, a := range c.got {
+			if !a.asked.Before(since) {
+				count++
+			}
+		}
+		failed := len(c.errs) > 0
+		c.mu.Unlock()
+		if count >= n || failed {
+			return
+		}
+		require.True(c.t, time.Now().Before(deadline), "only %d of %d answers after 20s", count, n)
+		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+func (c *clients) halt() { c.once.Do(func() { close(c.stop) }) }
+
+// answers stops the clients and returns every answer.
+func (c *clients) answers() []answer {
+	c.halt()
+	c.wg.Wait()
+	require.Empty(c.t, c.errs)
+	return c.got
 }
 
 // TestNarrowingIsFreshAtOnceUnderAWarmCache: after every flow that removes
@@ -258,20 +295,15 @@ func TestNarrowingIsFreshAtOnceUnderAWarmCache(t *testing.T) {
 				q := n.grant(f, round)
 				require.True(t, f.can(q.Subject, q.Resource, q.Permission), "round %d: granted at once", round)
 
-				stop := make(chan struct{})
-				var stopOnce sync.Once
-				halt := func() { stopOnce.Do(func() { close(stop) }) }
-				t.Cleanup(halt) // a failed assertion must not leave clients running
-				answers := hammer(f, q, stop)
-				time.Sleep(20 * time.Millisecond) // warm: the old answer is cached
+				cs := hammer(f, q)
+				cs.waitAnswers(time.Time{}, 16) // warm: the old answer is cached
 				n.narrow(f, round)
 				narrowed := time.Now()
 				require.False(t, f.can(q.Subject, q.Resource, q.Permission), "round %d: the check right after the flow", round)
-				time.Sleep(20 * time.Millisecond)
-				halt()
+				cs.waitAnswers(narrowed, 16)
 
 				var before, after int
-				for _, a := range answers() {
+				for _, a := range cs.answers() {
 					switch {
 					case a.asked.Before(narrowed):
 						before++
@@ -339,18 +371,13 @@ func TestRawDeleteIsFreshAtOnce(t *testing.T) {
 					must[hostaccess.Result](t)(f.svc.SetAccess(ctx, alice, "acme", "carol", billing))
 				}
 				require.True(t, f.can(q.Subject, q.Resource, q.Permission))
-				stop := make(chan struct{})
-				var stopOnce sync.Once
-				halt := func() { stopOnce.Do(func() { close(stop) }) }
-				t.Cleanup(halt)
-				answers := hammer(f, q, stop)
-				time.Sleep(20 * time.Millisecond)
+				cs := hammer(f, q)
+				cs.waitAnswers(time.Time{}, 16)
 				require.NoError(t, d.run(f))
 				deleted := time.Now()
 				require.False(t, f.can(q.Subject, q.Resource, q.Permission), "round %d: the check right after the delete", round)
-				time.Sleep(20 * time.Millisecond)
-				halt()
-				for _, a := range answers() {
+				cs.waitAnswers(deleted, 16)
+				for _, a := range cs.answers() {
 					if !a.asked.Before(deleted) && a.allowed {
 						t.Fatalf("round %d: a check asked %s after the delete was allowed", round, a.asked.Sub(deleted))
 					}

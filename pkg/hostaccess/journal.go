@@ -116,6 +116,9 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 			msg: "the change may or may not have been applied (the access engine did not confirm it); the recovery pass settles and audits it within minutes: check before retrying"}
 	}
 	s.recordFreshness(ctx, freshness.ScopesOfUpdates(updates), token)
+	if s.fresh != nil {
+		s.fresh.NoteExpirations(updates)
+	}
 	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
 	return token, nil
 }

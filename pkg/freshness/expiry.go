@@ -1,0 +1,117 @@
+package freshness
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// A relationship that expires changes access without a write: no token
+// moves, and SpiceDB keeps answering from its cache at the current
+// revision, so an expired grant would still be allowed until the
+// quantization window moves on. The tracker therefore remembers when the
+// time-bound relationships it sees lapse, and at that moment makes its
+// account read SpiceDB's newest revision again (a new cache key, evaluated
+// after the expiry).
+//
+// It sees what this node writes and what its watch reports: a time-bound
+// relationship written before the node started still lapses up to one
+// quantization window late on it.
+
+// expiry is one scope to refresh at a time.
+type expiry struct {
+	at    time.Time
+	scope string
+}
+
+// expiries is a min-heap of expiries by time.
+type expiries []expiry
+
+func (h expiries) Len() int           { return len(h) }
+func (h expiries) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiries) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiries) Push(x any)        { *h = append(*h, x.(expiry)) }
+func (h *expiries) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// NoteExpirations schedules a refresh of each scope whose time-bound
+// relationships the updates write, at their expiry.
+func (t *Tracker) NoteExpirations(updates []*v1.RelationshipUpdate) {
+	for _, u := range updates {
+		exp := u.GetRelationship().GetOptionalExpiresAt()
+		if exp == nil || u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE {
+			continue
+		}
+		res := u.GetRelationship().GetResource()
+		if scope, ok := ScopeOf(res.GetObjectType(), res.GetObjectId()); ok {
+			t.expireAt(scope, exp.AsTime())
+		}
+	}
+}
+
+func (t *Tracker) expireAt(scope string, at time.Time) {
+	e := expiry{at: at.UTC(), scope: scope}
+	t.expMu.Lock()
+	defer t.expMu.Unlock()
+	if t.expQueued[e] {
+		return // the interceptor, the watch and the flow may all report it
+	}
+	if t.expQueued == nil {
+		t.expQueued = map[expiry]bool{}
+	}
+	t.expQueued[e] = true
+	heap.Push(&t.expiries, e)
+	if t.expTimer == nil {
+		t.expTimer = time.AfterFunc(time.Until(at), t.expire)
+		t.expNext = at
+		return
+	}
+	if at.Before(t.expNext) {
+		t.expTimer.Reset(time.Until(at))
+		t.expNext = at
+	}
+}
+
+// expire refreshes the scopes whose relationships have lapsed and waits for
+// the next. Nothing was written, so SpiceDB's newest revision is the one its
+// cache already answered "allowed" at: the tracker first writes a marker of
+// its own, which makes a new revision, then makes the scopes read it.
+func (t *Tracker) expire() {
+	t.expMu.Lock()
+	now := time.Now()
+	var due []string
+	for t.expiries.Len() > 0 && !t.expiries[0].at.After(now) {
+		e := heap.Pop(&t.expiries).(expiry)
+		delete(t.expQueued, e)
+		due = append(due, e.scope)
+	}
+	if t.expiries.Len() > 0 {
+		t.expNext = t.expiries[0].at
+		t.expTimer.Reset(time.Until(t.expNext))
+	}
+	t.expMu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	t.mu.RLock()
+	client := t.client
+	t.mu.RUnlock()
+	if client != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := touchMarker(ctx, client, probeAccount+"-tick"); err != nil {
+			t.log.Warn("freshness: cannot make a new revision for lapsed grants; they are denied once the quantization window moves", zap.Error(err))
+		}
+	}
+	for _, scope := range due {
+		t.Forget(scope)
+	}
+}
