@@ -32,8 +32,8 @@ test-integration: ## Run every test, Postgres ones included, against the local P
 bench: build ## A short bench run on the memory datastore (see docs/benchmarks.md for full runs)
 	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300
 
-bench-go: ## The Go benchmarks of the check path
-	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/
+bench-go: ## The Go benchmarks of the check path and of reading a freshness token
+	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/ ./pkg/freshness/
 
 bench-profile: ## CPU and heap profiles of the check path (cpu.prof, mem.prof; go tool pprof)
 	go test -run '^$$' -bench 'BenchmarkCan' -benchmem -cpuprofile cpu.prof -memprofile mem.prof -o hostaccess.test ./pkg/hostaccess/
