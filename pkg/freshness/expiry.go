@@ -69,15 +69,27 @@ func (t *Tracker) expireAt(scope string, at time.Time) {
 	}
 	t.expQueued[e] = true
 	heap.Push(&t.expiries, e)
+	if t.expiries[0] != e {
+		return // an earlier one is due first; its timer is set
+	}
+	// The new entry is the next due: (re)arm the timer for it.
 	if t.expTimer == nil {
 		t.expTimer = time.AfterFunc(time.Until(at), t.expire)
-		t.expNext = at
-		return
-	}
-	if at.Before(t.expNext) {
+	} else {
 		t.expTimer.Reset(time.Until(at))
-		t.expNext = at
 	}
+}
+
+// stopExpiries stops the timer (the tracker's client is going away).
+func (t *Tracker) stopExpiries() {
+	t.expMu.Lock()
+	defer t.expMu.Unlock()
+	if t.expTimer != nil {
+		t.expTimer.Stop()
+		t.expTimer = nil
+	}
+	t.expiries = nil
+	clear(t.expQueued)
 }
 
 // expire refreshes the scopes whose relationships have lapsed and waits for
@@ -93,9 +105,8 @@ func (t *Tracker) expire() {
 		delete(t.expQueued, e)
 		due = append(due, e.scope)
 	}
-	if t.expiries.Len() > 0 {
-		t.expNext = t.expiries[0].at
-		t.expTimer.Reset(time.Until(t.expNext))
+	if t.expiries.Len() > 0 && t.expTimer != nil {
+		t.expTimer.Reset(time.Until(t.expiries[0].at))
 	}
 	t.expMu.Unlock()
 	if len(due) == 0 {

@@ -22,6 +22,8 @@ const (
 	probeWait = 30 * time.Second
 	// probeTTL: probe relationships lapse by themselves.
 	probeTTL = time.Hour
+	// livenessEvery is how often a live watch's probe is written again.
+	livenessEvery = 30 * time.Second
 	// maxBackoff caps the wait between two watch attempts.
 	maxBackoff = 30 * time.Second
 )
@@ -42,6 +44,7 @@ func (t *Tracker) Follow(ctx context.Context, client Client) {
 	t.mu.Lock()
 	t.client = client
 	t.mu.Unlock()
+	defer t.stopExpiries()
 	var cursor *v1.ZedToken
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -72,7 +75,12 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 			return err
 		}
 		t.mu.Lock()
-		t.raiseFloorLocked(head)
+		if !t.raiseFloorLocked(head) {
+			// The floor moved meanwhile to a change not ordered with head:
+			// the next answer reads the newest revision, covering both.
+			t.gen++
+			t.floor = mark{unsure: true, gen: t.gen}
+		}
 		t.mu.Unlock()
 		*cursor = &v1.ZedToken{Token: head.token}
 	}
@@ -91,19 +99,42 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 	}
 	timer := time.AfterFunc(probeWait, func() { cancel(errProbeLate) })
 	defer timer.Stop()
-	live := false
+	// Liveness: a watch that goes quiet without an error (a half-open
+	// connection) would leave this node blind; every livenessEvery the
+	// probe is written again and must show up within probeWait, or the
+	// watch is restarted (answers fully consistent meanwhile).
+	go func() {
+		ticker := time.NewTicker(livenessEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			if !t.Following() {
+				continue
+			}
+			timer.Reset(probeWait)
+			if err := touchMarker(ctx, client, probe); err != nil {
+				cancel(fmt.Errorf("writing the watch's liveness probe: %w", err))
+				return
+			}
+		}
+	}()
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			if cause := context.Cause(ctx); errors.Is(cause, errProbeLate) {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 				return cause
 			}
 			return watchError(err, cursor)
 		}
+		sawProbe := false
 		for _, u := range resp.GetUpdates() {
 			res := u.GetRelationship().GetResource()
-			if res.GetObjectType() == "operation" && res.GetObjectId() == probe {
-				live = true
+			if res.GetObjectType() == "operation" && res.GetObjectId() == probe && u.GetOperation() != v1.RelationshipUpdate_OPERATION_DELETE {
+				sawProbe = true
 			}
 		}
 		scopes := ScopesOfUpdates(resp.GetUpdates())
@@ -112,15 +143,18 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 			return err
 		}
 		*cursor = resp.GetChangesThrough()
-		if live && !t.Following() {
-			timer.Stop()
-			// The probe has served: leave no trace in exports (it would
-			// lapse within the hour anyway), then let answers use tokens.
-			if _, err := client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{
-				ResourceType: "operation", OptionalResourceId: probe,
-			}}); err != nil {
-				t.log.Debug("freshness: probe not deleted; it lapses by itself", zap.Error(err))
-			}
+		if !sawProbe {
+			continue
+		}
+		timer.Stop()
+		// The probe has served: leave no trace in exports (it would lapse
+		// within the hour anyway).
+		if _, err := client.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: "operation", OptionalResourceId: probe,
+		}}); err != nil {
+			t.log.Debug("freshness: probe not deleted; it lapses by itself", zap.Error(err))
+		}
+		if !t.Following() {
 			t.setFollowing(true)
 			t.log.Info("freshness: following SpiceDB's changes; answers come from cache unless an account changed")
 		}

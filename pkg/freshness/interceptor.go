@@ -7,6 +7,8 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // UnaryInterceptor advances tokens for writes made through this node's
@@ -16,6 +18,13 @@ func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil {
+			if !surelyNotWritten(err) {
+				// It may have applied: the next answer about its scopes
+				// reads the newest revision.
+				for _, scope := range writeScopes(req) {
+					t.Forget(scope)
+				}
+			}
 			return resp, err
 		}
 		var scopes []string
@@ -40,6 +49,28 @@ func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		}
 		return resp, nil
 	}
+}
+
+// writeScopes lists the scopes a write or delete request may change.
+func writeScopes(req any) []string {
+	switch r := req.(type) {
+	case *v1.WriteRelationshipsRequest:
+		return ScopesOfUpdates(r.GetUpdates())
+	case *v1.DeleteRelationshipsRequest:
+		return ScopesOfFilter(r.GetRelationshipFilter())
+	}
+	return nil
+}
+
+// surelyNotWritten reports errors after which SpiceDB wrote nothing: the
+// request was refused before its transaction committed.
+func surelyNotWritten(err error) bool {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists, codes.NotFound,
+		codes.PermissionDenied, codes.Unauthenticated, codes.Unimplemented, codes.OutOfRange:
+		return true
+	}
+	return false
 }
 
 // StreamInterceptor covers bulk imports, which return no token: once one

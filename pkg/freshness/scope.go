@@ -28,7 +28,7 @@ func ScopeOf(objectType, objectID string) (scope string, ok bool) {
 		return "", false
 	case "account":
 		return objectID, true
-	case "product", "product_group", "tag", "admin_seat", "invitation":
+	case "product", "product_group", "tag", "admin_seat", "invitation": // see accountPrefixed
 		if account, _, found := strings.Cut(objectID, "/"); found && account != "" {
 			return account, true
 		}
@@ -36,6 +36,15 @@ func ScopeOf(objectType, objectID string) (scope string, ok bool) {
 	default: // host, and any type a later schema adds
 		return Global, true
 	}
+}
+
+// accountPrefixed reports whether a type's ids are ACCOUNT/NAME.
+func accountPrefixed(objectType string) bool {
+	switch objectType {
+	case "product", "product_group", "tag", "admin_seat", "invitation":
+		return true
+	}
+	return false
 }
 
 // ScopesOfUpdates lists the scopes a relationship write changes, each once.
@@ -63,9 +72,9 @@ func ScopesOfFilter(f *v1.RelationshipFilter) []string {
 		if _, ok := ScopeOf(typ, prefix); !ok {
 			return nil
 		}
-		// "acme/" or "acme/site" stays within acme; "acm" may reach
-		// several accounts.
-		if account, _, found := strings.Cut(prefix, "/"); found && account != "" && typ != "account" {
+		// "acme/" or "acme/site" of an ACCOUNT/NAME type stays within
+		// acme; "acm" may reach several accounts.
+		if account, _, found := strings.Cut(prefix, "/"); found && account != "" && accountPrefixed(typ) {
 			return []string{account}
 		}
 		return []string{Global}

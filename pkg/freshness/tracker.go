@@ -78,7 +78,6 @@ type Tracker struct {
 	expiries  expiries
 	expQueued map[expiry]bool
 	expTimer  *time.Timer
-	expNext   time.Time
 
 	stats struct{ hits, loads, full, heads atomic.Int64 }
 }
@@ -147,8 +146,11 @@ func (t *Tracker) Covers(scope, token string) bool {
 			return false
 		}
 	}
+	if known.unsure || known.rev == nil {
+		return false
+	}
 	got, ok := newer(known, m)
-	return ok && !known.unsure && got.rev != nil && (got.rev.Equal(known.rev) || known.rev.GreaterThan(m.rev))
+	return ok && got.rev != nil && (got.rev.Equal(known.rev) || known.rev.GreaterThan(m.rev))
 }
 
 // holder lets SpiceDB's own decoder read a token's revision.
@@ -432,6 +434,9 @@ func (t *Tracker) load(ctx context.Context, scope string) (mark, error) {
 	t.gen++
 	m.gen = t.gen
 	t.entries[scope] = m
+	if len(t.entries) > t.capacity {
+		go t.shrink() // off the check path; one at a time
+	}
 	return m, nil
 }
 
