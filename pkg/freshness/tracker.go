@@ -208,7 +208,7 @@ func (t *Tracker) Observe(scopes []string, token string) error {
 	over := len(t.entries) > t.capacity
 	t.mu.Unlock()
 	if over {
-		t.shrink()
+		t.shrink(context.Background())
 	}
 	return nil
 }
@@ -250,12 +250,12 @@ func (t *Tracker) advanceLocked(scope string, m mark) {
 // shrink keeps memory bounded: past capacity, the floor moves to SpiceDB's
 // newest revision, which covers every token older than the read, and those
 // tokens go.
-func (t *Tracker) shrink() {
+func (t *Tracker) shrink(ctx context.Context) {
 	if !t.shrinking.CompareAndSwap(false, true) {
 		return // another goroutine is at it
 	}
 	defer t.shrinking.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	head, err := t.head(ctx)
 	if err != nil {
@@ -435,7 +435,7 @@ func (t *Tracker) load(ctx context.Context, scope string) (mark, error) {
 	m.gen = t.gen
 	t.entries[scope] = m
 	if len(t.entries) > t.capacity {
-		go t.shrink() // off the check path; one at a time
+		go t.shrink(context.WithoutCancel(ctx)) // off the check path (it outlives the request); one at a time
 	}
 	return m, nil
 }
