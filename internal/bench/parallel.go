@@ -12,6 +12,18 @@ import (
 // flowsParallel: a provider's client area serves many customers at a time.
 const flowClients = 16
 
+// inviteBilling is the invite + accept flow the bench measures: owner
+// invites user to the account with the billing right, user accepts.
+func (e *Env) inviteBilling(ctx context.Context, owner, accountID, user string) error {
+	email := user + "@example.com"
+	link, err := e.Service.Invite(ctx, hostaccess.Person(owner), accountID, email, hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	if err != nil {
+		return err
+	}
+	_, err = e.Service.AcceptInvitation(ctx, link.Token, hostaccess.Login{UserID: user, Email: email, EmailVerified: true})
+	return err
+}
+
 // flowsParallel runs invite+accept then remove member from flowClients
 // clients at once, each on its own accounts (flows on one account
 // serialise on its preconditions by design), checking each step's effect.
@@ -30,12 +42,7 @@ func (e *Env) flowsParallel(ctx context.Context) error {
 		a := p.Accounts[(i*7919+13)%len(p.Accounts)]
 		owner := a.Owners[0]
 		user := fmt.Sprintf("par%d", i)
-		email := user + "@example.com"
-		link, err := e.Service.Invite(ctx, hostaccess.Person(owner), a.ID, email, hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
-		if err != nil {
-			return err
-		}
-		if _, err := e.Service.AcceptInvitation(ctx, link.Token, hostaccess.Login{UserID: user, Email: email, EmailVerified: true}); err != nil {
+		if err := e.inviteBilling(ctx, owner, a.ID, user); err != nil {
 			return err
 		}
 		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, true)

@@ -307,8 +307,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 			_ = dir.Close()
 			return nil, err
 		}
-		engCfg.UnaryInterceptors = append(engCfg.UnaryInterceptors, tracker.UnaryInterceptor())
-		engCfg.StreamInterceptors = append(engCfg.StreamInterceptors, tracker.StreamInterceptor())
+		engCfg.Freshness = tracker
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(runCtx, engCfg, zap.NewNop())
@@ -390,12 +389,8 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	env.loadToken = head.GetCheckedAt()
 	if tracker != nil {
 		go tracker.Follow(runCtx, eng.Client)
-		deadline := time.Now().Add(30 * time.Second)
-		for !tracker.Following() {
-			if time.Now().After(deadline) {
-				return fail(errors.New("the freshness tracker does not follow SpiceDB's watch after 30s (on Postgres, the Watch API needs track_commit_timestamp=on)"))
-			}
-			time.Sleep(10 * time.Millisecond)
+		if err := tracker.WaitFollowing(ctx, 30*time.Second); err != nil {
+			return fail(err)
 		}
 	}
 	env.Service, err = hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: env.Dir, Freshness: tracker})
@@ -860,7 +855,6 @@ func (e *Env) flows(ctx context.Context) error {
 		a := p.Accounts[(iter*7919)%len(p.Accounts)]
 		owner := a.Owners[0]
 		user := fmt.Sprintf("bench%d", iter)
-		email := user + "@example.com"
 		touched[a.ID] = true
 		step := func(lats *[]time.Duration, f func() error) bool {
 			t := time.Now()
@@ -875,14 +869,7 @@ func (e *Env) flows(ctx context.Context) error {
 			}
 			return true
 		}
-		if !step(&inviteLat, func() error {
-			link, err := e.Service.Invite(ctx, hostaccess.Person(owner), a.ID, email, hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
-			if err != nil {
-				return err
-			}
-			_, err = e.Service.AcceptInvitation(ctx, link.Token, hostaccess.Login{UserID: user, Email: email, EmailVerified: true})
-			return err
-		}) {
+		if !step(&inviteLat, func() error { return e.inviteBilling(ctx, owner, a.ID, user) }) {
 			continue
 		}
 		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, true)

@@ -250,10 +250,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	if tracker != nil {
-		cfg.Engine.UnaryInterceptors = append(cfg.Engine.UnaryInterceptors, tracker.UnaryInterceptor())
-		cfg.Engine.StreamInterceptors = append(cfg.Engine.StreamInterceptors, tracker.StreamInterceptor())
-	}
+	cfg.Engine.Freshness = tracker
 	eng, err := engine.Open(ctx, cfg.Engine, logger)
 	if err != nil {
 		return err
@@ -308,7 +305,11 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		g.Go(func() error { recoverLoop(gctx, svc, logger); return nil })
 		if tracker != nil {
 			g.Go(func() error { tracker.Follow(gctx, eng.Client); return nil })
-			waitFollowing(gctx, tracker, logger)
+			// Ready means answering from cache where safe; after followWait
+			// serve goes on, fully consistent until the watch is live.
+			if err := tracker.WaitFollowing(gctx, followWait); errors.Is(err, freshness.ErrNotFollowing) {
+				logger.Warn(err.Error())
+			}
 		}
 		schemaReady.Store(true)
 		logger.Info("hostaccess is ready",
@@ -406,19 +407,6 @@ func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, tracke
 // followWait bounds how long serve waits at start for its watch to go live
 // before it reports ready anyway (answers are then fully consistent).
 const followWait = 10 * time.Second
-
-// waitFollowing waits until the tracker follows a live watch, so that
-// being ready means answering from cache where safe.
-func waitFollowing(ctx context.Context, tracker *freshness.Tracker, logger *zap.Logger) {
-	deadline := time.Now().Add(followWait)
-	for !tracker.Following() && ctx.Err() == nil {
-		if time.Now().After(deadline) {
-			logger.Warn("SpiceDB's watch is not live yet: checks are fully consistent until it is (on Postgres it needs track_commit_timestamp=on)")
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // newTracker builds the freshness tracker, or nil when checks are fully
 // consistent.

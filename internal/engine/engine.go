@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hostaccess/hostaccess/internal/logging"
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
 // Datastore engines hostaccess runs SpiceDB on.
@@ -73,10 +74,9 @@ type Config struct {
 	// a share of available memory ("30%", SpiceDB's default, when empty).
 	DispatchCacheMaxCost string
 
-	// UnaryInterceptors and StreamInterceptors wrap every call of the
-	// embedded SpiceDB API (the freshness tracker's write observers).
-	UnaryInterceptors  []grpc.UnaryServerInterceptor
-	StreamInterceptors []grpc.StreamServerInterceptor
+	// Freshness, when set, learns of every write made through the embedded
+	// SpiceDB API before its caller does (pkg/freshness).
+	Freshness *freshness.Tracker
 
 	// WatchInterval is how often SpiceDB's Watch API looks for changes on a
 	// SQL datastore (SpiceDB's 1 s default when zero; 100 ms at least): the
@@ -191,7 +191,13 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	if cfg.WatchInterval > 0 {
 		srvConfig.WatchHeartbeat = cfg.WatchInterval
 	}
-	unary, stream := middleware(logger, cfg.UnaryInterceptors, cfg.StreamInterceptors)
+	var unaries []grpc.UnaryServerInterceptor
+	var streams []grpc.StreamServerInterceptor
+	if cfg.Freshness != nil {
+		unaries = append(unaries, cfg.Freshness.UnaryInterceptor())
+		streams = append(streams, cfg.Freshness.StreamInterceptor())
+	}
+	unary, stream := middleware(logger, unaries, streams)
 	srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, unary)
 	srvConfig.StreamingMiddlewareModification = append(srvConfig.StreamingMiddlewareModification, stream)
 	if cfg.InsecureNoAuth {

@@ -87,10 +87,7 @@ func startEngineWith(t testing.TB, uri string, tracker *freshness.Tracker, quant
 		cfg.SkipMigrations = true
 		cfg.WatchInterval = 100 * time.Millisecond
 	}
-	if tracker != nil {
-		cfg.UnaryInterceptors = append(cfg.UnaryInterceptors, tracker.UnaryInterceptor())
-		cfg.StreamInterceptors = append(cfg.StreamInterceptors, tracker.StreamInterceptor())
-	}
+	cfg.Freshness = tracker
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(ctx, cfg, zap.NewNop())
 	if err != nil {
@@ -152,17 +149,11 @@ func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
 		st.DatabaseURI = MigratedDatabase(t)
 	}
 	st.Directory = NewDirectory(t, st.DatabaseURI)
-	kind := engine.EngineMemory
-	if st.DatabaseURI != "" {
-		kind = engine.EnginePostgres
-	}
-	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: st.Directory})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracker := NewTracker(t, st.Directory, st.DatabaseURI != "", 0)
 	st.Freshness = tracker
 	st.Engine = startEngineOn(t, st.DatabaseURI, tracker)
 	Follow(t, tracker, st.Engine)
+	var err error
 	st.Service, err = hostaccess.New(hostaccess.Config{
 		Engine:            st.Engine.Client,
 		Directory:         st.Directory,
@@ -177,6 +168,21 @@ func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
 	return st
 }
 
+// NewTracker builds a freshness tracker for an engine on Postgres or in
+// memory, keeping its tokens in store (capacity 0: the default).
+func NewTracker(t testing.TB, store directory.Freshness, onPostgres bool, capacity int) *freshness.Tracker {
+	t.Helper()
+	kind := engine.EngineMemory
+	if onPostgres {
+		kind = engine.EnginePostgres
+	}
+	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: store, Capacity: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tracker
+}
+
 // Follow runs the tracker's watch on the engine until the test ends, and
 // waits until it is live.
 func Follow(t testing.TB, tracker *freshness.Tracker, eng *engine.Engine) {
@@ -185,12 +191,8 @@ func Follow(t testing.TB, tracker *freshness.Tracker, eng *engine.Engine) {
 	done := make(chan struct{})
 	go func() { defer close(done); tracker.Follow(ctx, eng.Client) }()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(20 * time.Second)
-	for !tracker.Following() {
-		if time.Now().After(deadline) {
-			t.Fatal("the freshness tracker does not follow SpiceDB's watch after 20s (on Postgres, SpiceDB's Watch API needs track_commit_timestamp=on: ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres)")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := tracker.WaitFollowing(ctx, 20*time.Second); err != nil {
+		t.Fatalf("%v (ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres)", err)
 	}
 }
 

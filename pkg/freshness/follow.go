@@ -161,6 +161,25 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 	}
 }
 
+// ErrNotFollowing: the watch did not go live in time.
+var ErrNotFollowing = errors.New("not following SpiceDB's watch yet; checks are fully consistent until it is (on Postgres the Watch API needs track_commit_timestamp=on; CockroachDB needs rangefeeds)")
+
+// WaitFollowing waits until Follow has a live watch, at most timeout:
+// ErrNotFollowing after it, ctx's error if ctx ends first.
+func (t *Tracker) WaitFollowing(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !t.Following() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %w", timeout, ErrNotFollowing)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
 // watchError explains a failed watch, and drops a cursor SpiceDB no longer
 // serves.
 func watchError(err error, cursor **v1.ZedToken) error {

@@ -17,28 +17,27 @@ import (
 func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
+		scopes := writeScopes(req)
+		if len(scopes) == 0 {
+			return resp, err
+		}
 		if err != nil {
 			if !surelyNotWritten(err) {
 				// It may have applied: the next answer about its scopes
 				// reads the newest revision.
-				for _, scope := range writeScopes(req) {
+				for _, scope := range scopes {
 					t.Forget(scope)
 				}
 			}
 			return resp, err
 		}
-		var scopes []string
 		var token string
-		switch r := req.(type) {
-		case *v1.WriteRelationshipsRequest:
-			scopes = ScopesOfUpdates(r.GetUpdates())
-			t.NoteExpirations(r.GetUpdates())
-			token = resp.(*v1.WriteRelationshipsResponse).GetWrittenAt().GetToken()
-		case *v1.DeleteRelationshipsRequest:
-			scopes = ScopesOfFilter(r.GetRelationshipFilter())
-			token = resp.(*v1.DeleteRelationshipsResponse).GetDeletedAt().GetToken()
-		default:
-			return resp, nil
+		switch r := resp.(type) {
+		case *v1.WriteRelationshipsResponse:
+			t.NoteExpirations(req.(*v1.WriteRelationshipsRequest).GetUpdates())
+			token = r.GetWrittenAt().GetToken()
+		case *v1.DeleteRelationshipsResponse:
+			token = r.GetDeletedAt().GetToken()
 		}
 		if err := t.Observe(scopes, token); err != nil {
 			// The write applied; forgetting the scopes keeps answers safe.

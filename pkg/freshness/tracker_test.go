@@ -70,14 +70,8 @@ type rig struct {
 func newRig(t *testing.T, capacity int) *rig {
 	t.Helper()
 	eng, uri := teststack.StartEngineWithDatabase(t)
-	kind := engine.EngineMemory
-	if uri != "" {
-		kind = engine.EnginePostgres
-	}
 	store := teststack.NewDirectory(t, uri)
-	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: store, Capacity: capacity})
-	require.NoError(t, err)
-	return &rig{eng: eng, store: store, tracker: tracker}
+	return &rig{eng: eng, store: store, tracker: teststack.NewTracker(t, store, uri != "", capacity)}
 }
 
 // write changes something no scope covers (an operation marker), so only
@@ -214,10 +208,7 @@ func TestCapacityBoundsMemoryWithoutLosingFreshness(t *testing.T) {
 // the check path once it is in memory.
 func BenchmarkConsistencyCached(b *testing.B) {
 	eng := teststack.StartEngine(b)
-	tracker, err := freshness.New(freshness.Config{DatastoreEngine: engine.EngineMemory, Store: teststack.NewDirectory(b, "")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tracker := teststack.NewTracker(b, teststack.NewDirectory(b, ""), false, 0)
 	teststack.Follow(b, tracker, eng)
 	scopes := []string{"acme"}
 	ctx := context.Background()
@@ -239,13 +230,7 @@ func BenchmarkConsistencyCached(b *testing.B) {
 // as it lapses, although nothing was written and SpiceDB's 30 s window
 // would keep serving the cached "allowed" (the control shows it does).
 func TestExpiredGrantsAreDeniedOnTime(t *testing.T) {
-	store := teststack.NewDirectory(t, "")
-	kind := engine.EngineMemory
-	if testutil.UsePostgres() {
-		kind = engine.EnginePostgres
-	}
-	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: store})
-	require.NoError(t, err)
+	tracker := teststack.NewTracker(t, teststack.NewDirectory(t, ""), testutil.UsePostgres(), 0)
 	eng, _ := teststack.StartEngineWithTracker(t, tracker, 30*time.Second)
 	teststack.Follow(t, tracker, eng)
 	ctx := t.Context()
@@ -254,7 +239,7 @@ func TestExpiredGrantsAreDeniedOnTime(t *testing.T) {
 	// expiry queue had emptied.
 	for _, user := range []string{"contractor1", "contractor2"} {
 		expires := time.Now().Add(1500 * time.Millisecond)
-		_, err = eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		_, err := eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
 			Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
 			Relationship: &v1.Relationship{
 				Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Relation: "member",

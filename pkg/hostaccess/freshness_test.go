@@ -393,12 +393,7 @@ func TestRawDeleteIsFreshAtOnce(t *testing.T) {
 // the directory's stored tokens and SpiceDB's watch (no interceptor).
 func otherNode(t *testing.T, f *fixture) (*hostaccess.Service, *freshness.Tracker) {
 	t.Helper()
-	kind := "memory"
-	if f.stack.DatabaseURI != "" {
-		kind = "postgres"
-	}
-	tracker, err := freshness.New(freshness.Config{DatastoreEngine: kind, Store: f.stack.Directory})
-	require.NoError(t, err)
+	tracker := teststack.NewTracker(t, f.stack.Directory, f.stack.DatabaseURI != "", 0)
 	teststack.Follow(t, tracker, f.stack.Engine)
 	svc, err := hostaccess.New(hostaccess.Config{Engine: f.stack.Engine.Client, Directory: f.stack.Directory, Freshness: tracker})
 	require.NoError(t, err)
