@@ -161,7 +161,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	dsConfig := datastore.DefaultDatastoreConfig()
 	dsConfig.Engine = cfg.DatastoreEngine
-	dsConfig.URI = cfg.DatastoreURI
+	dsConfig.URI = withPreparedStatements(cfg.DatastoreEngine, cfg.DatastoreURI)
 	dsConfig.EnableDatastoreMetrics = !cfg.DisableDatastoreMetrics
 	if cfg.RevisionQuantization > 0 {
 		dsConfig.RevisionQuantization = cfg.RevisionQuantization

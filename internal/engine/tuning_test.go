@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestWithPreparedStatements(t *testing.T) {
+	for _, tc := range []struct {
+		name, engine, uri, want string
+	}{
+		{"url without query", EnginePostgres, "postgres://u@h:5432/db", "postgres://u@h:5432/db?default_query_exec_mode=cache_statement"},
+		{"url with query", EnginePostgres, "postgresql://u@h/db?sslmode=disable", "postgresql://u@h/db?sslmode=disable&default_query_exec_mode=cache_statement"},
+		{"unix socket as a parameter", EnginePostgres, "postgres://u@/db?host=/var/run/postgresql", "postgres://u@/db?host=/var/run/postgresql&default_query_exec_mode=cache_statement"},
+		{"multi-host url", EnginePostgres, "postgres://u@a:5432,b:5432/db", "postgres://u@a:5432,b:5432/db?default_query_exec_mode=cache_statement"},
+		{"keyword form", EnginePostgres, "host=h dbname=db", "host=h dbname=db default_query_exec_mode=cache_statement"},
+		{"operator's choice kept", EnginePostgres, "postgres://u@h/db?default_query_exec_mode=exec", "postgres://u@h/db?default_query_exec_mode=exec"},
+		{"cockroachdb untouched", EngineCockroachDB, "postgres://u@h:26257/db", "postgres://u@h:26257/db"},
+		{"memory untouched", EngineMemory, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := withPreparedStatements(tc.engine, tc.uri)
+			if got != tc.want {
+				t.Fatalf("withPreparedStatements(%q) = %q, want %q", tc.uri, got, tc.want)
+			}
+			if tc.engine != EnginePostgres || tc.name == "multi-host url" {
+				return
+			}
+			// pgx, which SpiceDB's Postgres datastore uses, must read the
+			// mode back from the connection string we hand SpiceDB.
+			cfg, err := pgx.ParseConfig(got)
+			if err != nil {
+				t.Fatalf("pgx cannot parse %q: %v", got, err)
+			}
+			want := pgx.QueryExecModeCacheStatement
+			if tc.name == "operator's choice kept" {
+				want = pgx.QueryExecModeExec
+			}
+			if cfg.DefaultQueryExecMode != want {
+				t.Fatalf("pgx reads mode %v from %q, want %v", cfg.DefaultQueryExecMode, got, want)
+			}
+		})
+	}
+}
