@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/google/pprof/profile"
 )
 
 func TestGenerateIsDeterministicAndWellFormed(t *testing.T) {
@@ -45,11 +48,25 @@ func TestRunVerifiesAndDetectsWrongAnswers(t *testing.T) {
 		t.Skip("starts an engine")
 	}
 	ctx := context.Background()
-	cfg := Config{Accounts: 40, Seed: 3, DatastoreEngine: "memory", Duration: 150 * time.Millisecond, Verify: 200}
+	var cpu, heap bytes.Buffer
+	cfg := Config{Accounts: 40, Seed: 3, DatastoreEngine: "memory", Duration: 150 * time.Millisecond, Verify: 200,
+		CPUProfile: &cpu, HeapProfile: &heap}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	// --cpu-profile / --heap-profile: both readable by pprof, the CPU one
+	// with samples of the workloads.
+	for name, buf := range map[string]*bytes.Buffer{"cpu": &cpu, "heap": &heap} {
+		prof, err := profile.Parse(buf)
+		if err != nil {
+			t.Fatalf("%s profile unreadable: %v", name, err)
+		}
+		if name == "cpu" && len(prof.Sample) == 0 {
+			t.Fatal("the CPU profile holds no samples of the workloads")
+		}
+	}
+	cfg.CPUProfile, cfg.HeapProfile = nil, nil
 	if rep.Mismatches != 0 || rep.Verified < 200 {
 		t.Fatalf("verified %d answers, %d mismatches", rep.Verified, rep.Mismatches)
 	}

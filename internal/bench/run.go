@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,6 +58,10 @@ type Config struct {
 	DispatchCacheMaxCost string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
+	// CPUProfile, when set, receives a CPU profile of the workloads (not of
+	// generating and loading the data); HeapProfile a heap profile taken
+	// when they end. Both in pprof's format (go tool pprof).
+	CPUProfile, HeapProfile io.Writer
 }
 
 // Stats is one workload's outcome.
@@ -449,7 +454,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer env.Close()
-	if err := env.workloads(ctx); err != nil {
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return nil, fmt.Errorf("starting the CPU profile: %w", err)
+		}
+	}
+	err = env.workloads(ctx)
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	if cfg.HeapProfile != nil {
+		if perr := pprof.WriteHeapProfile(cfg.HeapProfile); perr != nil && err == nil {
+			err = fmt.Errorf("writing the heap profile: %w", perr)
+		}
+	}
+	if err != nil {
 		return env.report, err
 	}
 	return env.finish()

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +17,7 @@ func newBenchCommand(streams Streams) *cobra.Command {
 	var cfg bench.Config
 	var output string
 	var quiet bool
+	var cpuProfile, heapProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Generate a provider, load it, measure checks, lookups and flows, verify the answers",
@@ -50,6 +53,11 @@ migrates it (SpiceDB and directory) and refuses one that holds tables.`,
 			if !quiet {
 				cfg.Log = streams.Err
 			}
+			closeProfiles, err := openProfiles(&cfg, cpuProfile, heapProfile)
+			if err != nil {
+				return err
+			}
+			defer closeProfiles()
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if rep != nil {
 				var perr error
@@ -80,6 +88,35 @@ migrates it (SpiceDB and directory) and refuses one that holds tables.`,
 	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
 	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the workloads to this file (go tool pprof)")
+	f.StringVar(&heapProfile, "heap-profile", "", "write a heap profile taken after the workloads to this file")
 	registerOutput(cmd, &output)
 	return cmd
+}
+
+// openProfiles creates the profile files asked for before anything runs, so
+// a bad path fails at once rather than after the load.
+func openProfiles(cfg *bench.Config, cpuPath, heapPath string) (func(), error) {
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}
+	for _, p := range []struct {
+		path string
+		dst  *io.Writer
+	}{{cpuPath, &cfg.CPUProfile}, {heapPath, &cfg.HeapProfile}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := os.Create(p.path)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("profile file: %w", err)
+		}
+		files = append(files, f)
+		*p.dst = f
+	}
+	return closeAll, nil
 }
