@@ -35,8 +35,9 @@ bench: build ## A short bench run on the memory datastore (see docs/benchmarks.m
 bench-go: ## The Go benchmarks of the check path and of reading a freshness token
 	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/ ./pkg/freshness/
 
-bench-profile: ## CPU and heap profiles of the check path (cpu.prof, mem.prof; go tool pprof)
+bench-profile: build ## CPU and heap profiles: the check path's Go benchmark (cpu.prof, mem.prof) and the short bench run (bench-cpu.prof, bench-heap.prof); go tool pprof
 	go test -run '^$$' -bench 'BenchmarkCan' -benchmem -cpuprofile cpu.prof -memprofile mem.prof -o hostaccess.test ./pkg/hostaccess/
+	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300 --quiet --cpu-profile bench-cpu.prof --heap-profile bench-heap.prof
 
 vet: ## go vet and a gofmt check
 	go vet ./...
