@@ -337,7 +337,7 @@ func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission 
 	if err != nil {
 		return nil, err
 	}
-	explain, err := s.explainer(ctx, st)
+	explain, err := s.explainer(ctx, st, res)
 	if err != nil {
 		return nil, err
 	}

@@ -17,18 +17,19 @@ type explainer struct {
 	dev *development.DevContext
 }
 
-// explainer loads the account's relationships, and those of the hosts it
-// names, into an in-memory SpiceDB development context.
-func (s *Service) explainer(ctx context.Context, st *accountState) (*explainer, error) {
-	rels := append([]*v1.Relationship(nil), st.rels...)
+// explainer loads what a check on res can traverse (its relationships, then
+// those of the objects they name, hosts included) into an in-memory SpiceDB
+// development context.
+func (s *Service) explainer(ctx context.Context, st *accountState, res *v1.ObjectReference) (*explainer, error) {
+	rels := st.reachable(res)
 	seen := map[string]bool{}
-	for _, r := range st.find(typeAccount, st.id, "", typeHost, "") {
-		host := r.GetSubject().GetObject().GetObjectId()
-		if seen[host] {
+	for _, r := range rels {
+		host := r.GetSubject().GetObject()
+		if host.GetObjectType() != typeHost || seen[host.GetObjectId()] {
 			continue
 		}
-		seen[host] = true
-		hostRels, _, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeHost, OptionalResourceId: host}, fullyConsistent())
+		seen[host.GetObjectId()] = true
+		hostRels, _, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeHost, OptionalResourceId: host.GetObjectId()}, fullyConsistent())
 		if err != nil {
 			return nil, err
 		}
@@ -59,3 +60,35 @@ func (e *explainer) check(res *v1.ObjectReference, permission, userID string) (*
 }
 
 func (e *explainer) close() { e.dev.Dispose() }
+
+// reachable returns the account's relationships that a check on res can
+// traverse: those of res, then of every object they name, transitively.
+// SpiceDB walks from a resource to its subjects, never sideways, so the
+// explanation of one product leaves out the account's other products,
+// seats and invitations: building the development context was most of a
+// WhoCan on a large account.
+func (st *accountState) reachable(res *v1.ObjectReference) []*v1.Relationship {
+	byResource := map[string][]*v1.Relationship{}
+	for _, r := range st.rels {
+		k := objectKey(r.GetResource())
+		byResource[k] = append(byResource[k], r)
+	}
+	var out []*v1.Relationship
+	seen := map[string]bool{objectKey(res): true}
+	queue := []string{objectKey(res)}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		for _, r := range byResource[k] {
+			out = append(out, r)
+			sub := objectKey(r.GetSubject().GetObject())
+			if !seen[sub] {
+				seen[sub] = true
+				queue = append(queue, sub)
+			}
+		}
+	}
+	return out
+}
+
+func objectKey(o *v1.ObjectReference) string { return o.GetObjectType() + ":" + o.GetObjectId() }

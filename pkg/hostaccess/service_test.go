@@ -479,6 +479,19 @@ func TestWhoCanExplainsAndAuditRecordsEveryChange(t *testing.T) {
 	}
 	require.Equal(t, "user:agency", entries[0].Actor, "newest first: the acceptance")
 	require.NotEmpty(t, entries[0].ZedToken)
+
+	// A product in a group: the group's technician is explained through the
+	// group, and the agency (tag client-x only) is not a holder.
+	f.member("dev", hostaccess.Access{Technical: hostaccess.ProductScope{Groups: []string{"web"}}})
+	holders, err = f.svc.WhoCan(ctx, alice, "product:acme/mail", "manage")
+	require.NoError(t, err)
+	reasons = map[string][]string{}
+	for _, h := range holders {
+		reasons[h.Subject] = h.Reasons
+	}
+	require.Contains(t, reasons["user:dev"], "product_group:acme/web#technician")
+	require.Contains(t, reasons["user:alice"], "account:acme#owner")
+	require.NotContains(t, reasons, "user:agency")
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
