@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hostaccess/hostaccess/internal/testutil"
 )
 
 func TestGenerateIsDeterministicAndWellFormed(t *testing.T) {
@@ -96,5 +100,55 @@ func TestRunVerifiesAndDetectsWrongAnswers(t *testing.T) {
 	env.v.record(qs[7], mm[0].Got)
 	if rep, err := env.finish(); !errors.Is(err, ErrMismatch) || rep.Mismatches != 1 {
 		t.Fatalf("a wrong answer must fail the run: err %v", err)
+	}
+}
+
+// On Postgres bench verifies its answers like on memory, and refuses a
+// database that holds anything, before touching it.
+func TestRunOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an engine")
+	}
+	ctx := context.Background()
+	uri := testutil.PostgresDatabase(t)
+	rep, err := Run(ctx, Config{Accounts: 30, Seed: 5, DatastoreEngine: "postgres", DatastoreURI: uri, Duration: 100 * time.Millisecond, Verify: 100})
+	if err != nil {
+		t.Fatalf("run on postgres: %v", err)
+	}
+	if rep.Mismatches != 0 || rep.Verified < 100 {
+		t.Fatalf("verified %d answers, %d mismatches", rep.Verified, rep.Mismatches)
+	}
+	flows := 0
+	for _, w := range rep.Workloads {
+		if w.Errors > 0 {
+			t.Errorf("%s (%s, c=%d): %d errors: %s", w.Workload, w.Path, w.Concurrency, w.Errors, w.Note)
+		}
+		if strings.HasPrefix(w.Workload, "flow ") {
+			flows += w.Count
+		}
+	}
+	if flows == 0 {
+		t.Fatal("no flow ran on postgres")
+	}
+
+	used := testutil.PostgresDatabase(t)
+	conn, err := pgx.Connect(ctx, used)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	if _, err := conn.Exec(ctx, "CREATE TABLE customers (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(ctx, Config{Accounts: 30, Seed: 5, DatastoreEngine: "postgres", DatastoreURI: used, Duration: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("a database holding a table must be refused, got %v", err)
+	}
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 1 {
+		t.Fatalf("the refused database now holds %d tables, want its 1", tables)
 	}
 }

@@ -215,14 +215,26 @@ func freeAddr() (string, error) {
 	return addr, l.Close()
 }
 
-// ensureEmpty refuses a database that already holds tables: a benchmark
-// loads a whole provider and must not mix with (or damage) real data.
-func ensureEmpty(ctx context.Context, uri string) error {
+// checkDatabase refuses a database that already holds tables: a benchmark
+// loads a whole provider and must not mix with (or damage) real data. With
+// tokens it also needs SpiceDB's Watch API, which Postgres serves only with
+// commit timestamps: refused at once rather than after generating and
+// loading the data.
+func checkDatabase(ctx context.Context, uri, consistency string) error {
 	conn, err := pgx.Connect(ctx, uri)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", redact(uri), err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
+	if consistency == ConsistencyTokens {
+		var setting string
+		if err := conn.QueryRow(ctx, `SHOW track_commit_timestamp`).Scan(&setting); err != nil {
+			return err
+		}
+		if setting != "on" {
+			return errors.New("--consistency tokens needs SpiceDB's Watch API, which on Postgres needs track_commit_timestamp = on (ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres); or measure with --consistency full")
+		}
+	}
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`).Scan(&n); err != nil {
 		return err
@@ -266,7 +278,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		if cfg.DatastoreURI == "" {
 			return nil, errors.New("--datastore-conn-uri is required with --datastore-engine postgres")
 		}
-		if err := ensureEmpty(ctx, cfg.DatastoreURI); err != nil {
+		if err := checkDatabase(ctx, cfg.DatastoreURI, cfg.Consistency); err != nil {
 			return nil, err
 		}
 	default:

@@ -41,7 +41,8 @@ answers) is compared with the answer computed from the generated grants,
 without SpiceDB; any mismatch fails the command (exit 2).
 
 On postgres, --datastore-conn-uri must name a fresh, empty database: bench
-migrates it (SpiceDB and directory) and refuses one that holds tables.`,
+migrates it (SpiceDB and directory) and refuses one that holds tables;
+with --consistency tokens the server needs track_commit_timestamp = on.`,
 		Example: `  hostaccess bench --accounts 1000 --duration 2s
   createdb hostaccess_bench && hostaccess bench --accounts 10000 \
       --datastore-engine postgres --datastore-conn-uri postgres://postgres@127.0.0.1:5432/hostaccess_bench`,
