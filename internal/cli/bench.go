@@ -58,8 +58,10 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 			if err != nil {
 				return err
 			}
-			defer closeProfiles()
 			rep, err := bench.Run(cmd.Context(), cfg)
+			if cerr := closeProfiles(rep != nil); err == nil {
+				err = cerr
+			}
 			if rep != nil {
 				var perr error
 				if output == outputJSON {
@@ -96,13 +98,25 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 }
 
 // openProfiles creates the profile files asked for before anything runs, so
-// a bad path fails at once rather than after the load.
-func openProfiles(cfg *bench.Config, cpuPath, heapPath string) (func(), error) {
+// a bad path fails at once rather than after the load. The returned close
+// reports a failed write (a truncated profile) and removes the files when
+// the run never reached its workloads.
+func openProfiles(cfg *bench.Config, cpuPath, heapPath string) (func(ran bool) error, error) {
+	if cpuPath != "" && cpuPath == heapPath {
+		return nil, errors.New("--cpu-profile and --heap-profile name the same file")
+	}
 	var files []*os.File
-	closeAll := func() {
+	closeAll := func(ran bool) error {
+		var errs []error
 		for _, f := range files {
-			_ = f.Close()
+			if err := f.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("profile %s: %w", f.Name(), err))
+			}
+			if !ran {
+				_ = os.Remove(f.Name())
+			}
 		}
+		return errors.Join(errs...)
 	}
 	for _, p := range []struct {
 		path string
@@ -113,7 +127,7 @@ func openProfiles(cfg *bench.Config, cpuPath, heapPath string) (func(), error) {
 		}
 		f, err := os.Create(p.path)
 		if err != nil {
-			closeAll()
+			_ = closeAll(false)
 			return nil, fmt.Errorf("profile file: %w", err)
 		}
 		files = append(files, f)

@@ -61,16 +61,21 @@ func Analyze(ctx context.Context, engine, uri string) error {
 // sent; SpiceDB leaves it alone when the URI names it.
 const queryExecModeParam = "default_query_exec_mode"
 
+// statementCacheParam sizes pgx's prepared-statement cache; a URI that sets
+// it (statement_cache_capacity=0 was pgx v4's advice behind PgBouncer) has
+// made its own choice, and cache_statement with no cache fails every query.
+const statementCacheParam = "statement_cache_capacity"
+
 // withPreparedStatements makes SpiceDB's Postgres connections prepare each
 // distinct query once per connection (pgx's cache_statement mode) unless the
-// URI already chooses a mode. SpiceDB defaults to "exec", which has Postgres
-// parse and plan every query: on 2 cores shared with Postgres, cold checks
-// at 16 clients ran 34-45% faster prepared (hostaccess bench, 10k accounts;
-// docs/benchmarks.md). A pooler that cannot keep prepared statements
-// (PgBouncer in transaction mode before 1.21) needs
-// default_query_exec_mode=exec in the URI.
+// URI already chooses how queries are sent. SpiceDB defaults to "exec", which
+// has Postgres parse and plan every query: cold checks ran 43-56% faster
+// prepared at 10k accounts and 40-67% at 100k (hostaccess bench, same-hour
+// A/B, docs/benchmarks.md, which also gives what did not improve). Behind a
+// pooler that cannot keep prepared statements (PgBouncer in transaction mode
+// without max_prepared_statements), add default_query_exec_mode=exec.
 func withPreparedStatements(engine, uri string) string {
-	if engine != EnginePostgres || uri == "" || strings.Contains(uri, queryExecModeParam) {
+	if engine != EnginePostgres || uri == "" || strings.Contains(uri, queryExecModeParam) || strings.Contains(uri, statementCacheParam) {
 		return uri
 	}
 	setting := queryExecModeParam + "=cache_statement"

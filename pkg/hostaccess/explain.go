@@ -65,8 +65,7 @@ func (e *explainer) close() { e.dev.Dispose() }
 // traverse: those of res, then of every object they name, transitively.
 // SpiceDB walks from a resource to its subjects, never sideways, so the
 // explanation of one product leaves out the account's other products,
-// seats and invitations: building the development context was most of a
-// WhoCan on a large account.
+// seats and invitations, whose loading grew with the account.
 func (st *accountState) reachable(res *v1.ObjectReference) []*v1.Relationship {
 	byResource := map[string][]*v1.Relationship{}
 	for _, r := range st.rels {
