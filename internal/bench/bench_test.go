@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -55,13 +57,18 @@ func TestRunVerifiesAndDetectsWrongAnswers(t *testing.T) {
 	var cpu, heap bytes.Buffer
 	cfg := Config{Accounts: 40, Seed: 3, DatastoreEngine: "memory", Duration: 150 * time.Millisecond, Verify: 200,
 		CPUProfile: &cpu, HeapProfile: &heap}
+	profiles := map[string]*bytes.Buffer{"cpu": &cpu, "heap": &heap}
+	if cpuProfiling() {
+		cfg.CPUProfile = nil // go test -cpuprofile holds the one CPU profiler
+		delete(profiles, "cpu")
+	}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	// --cpu-profile / --heap-profile: both readable by pprof, the CPU one
 	// with samples of the workloads.
-	for name, buf := range map[string]*bytes.Buffer{"cpu": &cpu, "heap": &heap} {
+	for name, buf := range profiles {
 		prof, err := profile.Parse(buf)
 		if err != nil {
 			t.Fatalf("%s profile unreadable: %v", name, err)
@@ -151,4 +158,14 @@ func TestRunOnPostgres(t *testing.T) {
 	if tables != 1 {
 		t.Fatalf("the refused database now holds %d tables, want its 1", tables)
 	}
+}
+
+// cpuProfiling reports whether a CPU profile is already being taken (go
+// test -cpuprofile): the runtime allows only one.
+func cpuProfiling() bool {
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		return true
+	}
+	pprof.StopCPUProfile()
+	return false
 }
