@@ -9,6 +9,8 @@ import (
 	corev1 "github.com/authzed/spicedb/pkg/proto/core/v1"
 	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
+
+	"github.com/hostaccess/hostaccess/internal/tuples"
 )
 
 // explainer runs fully traced, uncached checks over one account's
@@ -69,18 +71,18 @@ func (e *explainer) close() { e.dev.Dispose() }
 func (st *accountState) reachable(res *v1.ObjectReference) []*v1.Relationship {
 	byResource := map[string][]*v1.Relationship{}
 	for _, r := range st.rels {
-		k := objectKey(r.GetResource())
+		k := tuples.ObjectString(r.GetResource())
 		byResource[k] = append(byResource[k], r)
 	}
 	var out []*v1.Relationship
-	seen := map[string]bool{objectKey(res): true}
-	queue := []string{objectKey(res)}
+	seen := map[string]bool{tuples.ObjectString(res): true}
+	queue := []string{tuples.ObjectString(res)}
 	for len(queue) > 0 {
 		k := queue[0]
 		queue = queue[1:]
 		for _, r := range byResource[k] {
 			out = append(out, r)
-			sub := objectKey(r.GetSubject().GetObject())
+			sub := tuples.ObjectString(r.GetSubject().GetObject())
 			if !seen[sub] {
 				seen[sub] = true
 				queue = append(queue, sub)
@@ -89,5 +91,3 @@ func (st *accountState) reachable(res *v1.ObjectReference) []*v1.Relationship {
 	}
 	return out
 }
-
-func objectKey(o *v1.ObjectReference) string { return o.GetObjectType() + ":" + o.GetObjectId() }
