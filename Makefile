@@ -32,7 +32,7 @@ test-integration: ## Run every test, Postgres ones included, against the local P
 bench: build ## A short bench run on the memory datastore (see docs/benchmarks.md for full runs)
 	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300
 
-bench-go: ## The Go benchmarks of the check path and of reading a freshness token
+bench-go: ## The Go benchmarks of the check path, of an audit explanation and of reading a freshness token
 	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/ ./pkg/freshness/
 
 bench-profile: build ## CPU and heap profiles: the check path's Go benchmark (cpu.prof, mem.prof) and the short bench run (bench-cpu.prof, bench-heap.prof); go tool pprof

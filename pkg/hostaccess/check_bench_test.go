@@ -92,3 +92,19 @@ func BenchmarkCanAll50(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWhoCan is one audit question: who can manage a product, and why.
+func BenchmarkWhoCan(b *testing.B) {
+	svc, _ := benchAccount(b)
+	bctx := context.Background()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		holders, err := svc.WhoCan(bctx, hostaccess.Person("owner"), fmt.Sprintf("product:shop/site%d", i%20), "manage")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(holders) == 0 {
+			b.Fatal("no holders")
+		}
+	}
+}

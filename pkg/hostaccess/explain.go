@@ -3,56 +3,86 @@ package hostaccess
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datalayer"
 	"github.com/authzed/spicedb/pkg/development"
-	corev1 "github.com/authzed/spicedb/pkg/proto/core/v1"
 	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hostaccess/hostaccess/internal/tuples"
 )
 
-// explainer runs fully traced, uncached checks over one account's
-// relationships with SpiceDB's development engine, for audit explanations.
-type explainer struct {
-	dev *development.DevContext
+// explainers hand out SpiceDB development contexts that hold the schema
+// and nothing else, to run fully traced, uncached checks over the
+// relationships one audit call loads. Building a context compiles and
+// validates the schema (~5 ms of CPU, most of an explanation), so contexts
+// are kept and reused: a call writes its relationships, checks at that
+// revision, and deletes them again.
+type explainers struct {
+	schema string
+	free   chan *devSlot
 }
 
-// explainer loads what a check on res can traverse (its relationships, then
-// those of the objects they name, hosts included) into an in-memory SpiceDB
-// development context.
-func (s *Service) explainer(ctx context.Context, st *accountState, res *v1.ObjectReference) (*explainer, error) {
-	rels := st.reachable(res)
-	seen := map[string]bool{}
-	for _, r := range rels {
-		host := r.GetSubject().GetObject()
-		if host.GetObjectType() != typeHost || seen[host.GetObjectId()] {
-			continue
-		}
-		seen[host.GetObjectId()] = true
-		hostRels, _, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeHost, OptionalResourceId: host.GetObjectId()}, fullyConsistent())
+type devSlot struct {
+	dev  *development.DevContext
+	uses int
+}
+
+// maxExplainerUses bounds a context's life: its datastore keeps every
+// revision (the development datastore never collects garbage), so each
+// call's relationships stay in memory until the context is dropped.
+const maxExplainerUses = 256
+
+func newExplainers(schema string) *explainers {
+	return &explainers{schema: schema, free: make(chan *devSlot, runtime.GOMAXPROCS(0))}
+}
+
+// explainer is one audit call's development context: the schema with rels.
+type explainer struct {
+	pool *explainers
+	slot *devSlot
+	rels []tuple.RelationshipUpdate
+	dev  development.DevContext
+}
+
+// explainer loads rels (see readReachable) into a development context.
+func (p *explainers) explainer(ctx context.Context, rels []*v1.Relationship) (*explainer, error) {
+	var slot *devSlot
+	select {
+	case slot = <-p.free:
+	default:
+		dev, devErrs, err := development.NewDevContext(context.Background(), &devinterface.RequestContext{Schema: p.schema})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("explaining: %w", err)
 		}
-		rels = append(rels, hostRels...)
+		if devErrs != nil && len(devErrs.GetInputErrors()) > 0 {
+			return nil, fmt.Errorf("explaining: %s", devErrs.GetInputErrors()[0].GetMessage())
+		}
+		slot = &devSlot{dev: dev}
 	}
-	core := make([]*corev1.RelationTuple, 0, len(rels))
+	e := &explainer{pool: p, slot: slot, dev: *slot.dev}
 	for _, r := range rels {
-		core = append(core, tuple.FromV1Relationship(r).ToCoreTuple())
+		e.rels = append(e.rels, tuple.Touch(tuple.FromV1Relationship(r)))
 	}
-	dev, devErrs, err := development.NewDevContext(ctx, &devinterface.RequestContext{Schema: s.schema, Relationships: core})
+	// The relationships come from SpiceDB, which validated them against
+	// this schema when they were written.
+	rev, err := slot.dev.DataLayer.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
+		return rwt.WriteRelationships(ctx, e.rels)
+	})
 	if err != nil {
+		slot.dev.Dispose()
 		return nil, fmt.Errorf("explaining: %w", err)
 	}
-	if devErrs != nil && len(devErrs.GetInputErrors()) > 0 {
-		return nil, fmt.Errorf("explaining: %s", devErrs.GetInputErrors()[0].GetMessage())
-	}
-	return &explainer{dev: dev}, nil
+	e.dev.Ctx = datalayer.ContextWithDataLayer(ctx, slot.dev.DataLayer)
+	e.dev.Revision = rev
+	return e, nil
 }
 
 func (e *explainer) check(res *v1.ObjectReference, permission, userID string) (*v1.CheckDebugTrace, error) {
-	result, err := development.RunCheck(e.dev,
+	result, err := development.RunCheck(&e.dev,
 		tuple.ONR(res.GetObjectType(), res.GetObjectId(), permission),
 		tuple.ONR(typeUser, userID, tuple.Ellipsis), nil)
 	if err != nil {
@@ -61,33 +91,99 @@ func (e *explainer) check(res *v1.ObjectReference, permission, userID string) (*
 	return result.V1DebugInfo.GetCheck(), nil
 }
 
-func (e *explainer) close() { e.dev.Dispose() }
-
-// reachable returns the account's relationships that a check on res can
-// traverse: those of res, then of every object they name, transitively.
-// SpiceDB walks from a resource to its subjects, never sideways, so the
-// explanation of one product leaves out the account's other products,
-// seats and invitations, whose loading grew with the account.
-func (st *accountState) reachable(res *v1.ObjectReference) []*v1.Relationship {
-	byResource := map[string][]*v1.Relationship{}
-	for _, r := range st.rels {
-		k := tuples.ObjectString(r.GetResource())
-		byResource[k] = append(byResource[k], r)
+// close empties the context and gives it back, or drops it when emptying
+// fails, it has served its uses, or enough are kept.
+func (e *explainer) close() {
+	deletes := make([]tuple.RelationshipUpdate, len(e.rels))
+	for i, u := range e.rels {
+		deletes[i] = tuple.Delete(u.Relationship)
 	}
+	slot := e.slot
+	slot.uses++
+	_, err := slot.dev.DataLayer.ReadWriteTx(context.Background(), func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
+		return rwt.WriteRelationships(ctx, deletes)
+	})
+	if err == nil && slot.uses < maxExplainerUses {
+		select {
+		case e.pool.free <- slot:
+			return
+		default:
+		}
+	}
+	slot.dev.Dispose()
+}
+
+// readReachable reads, at one revision, what a check on res (an account or
+// one of its objects) can traverse. The account comes first: it is read
+// fully consistent, its owner shows the account exists, and its revision is
+// the one every other read uses.
+func (s *Service) readReachable(ctx context.Context, accountID string, res *v1.ObjectReference) ([]*v1.Relationship, error) {
+	acct := accountRef(accountID)
+	own, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeAccount, OptionalResourceId: accountID}, fullyConsistent())
+	if err != nil {
+		return nil, err
+	}
+	if st := (&accountState{id: accountID, rels: own}); !st.exists() {
+		return nil, notFoundf("account %s has no owner (closed?)", accountID)
+	}
+	known := map[string][]*v1.Relationship{tuples.ObjectString(acct): own}
+	return reachable(ctx, res, known, func(ctx context.Context, objs []*v1.ObjectReference) ([][]*v1.Relationship, error) {
+		out := make([][]*v1.Relationship, len(objs))
+		g, gctx := errgroup.WithContext(ctx)
+		for i, o := range objs {
+			g.Go(func() error {
+				rels, _, err := s.readAll(gctx, &v1.RelationshipFilter{ResourceType: o.GetObjectType(), OptionalResourceId: o.GetObjectId()}, atSnapshot(at))
+				out[i] = rels
+				return err
+			})
+		}
+		return out, g.Wait()
+	})
+}
+
+// leafTypes are subject types with no relations of their own: nothing to
+// read behind them.
+var leafTypes = map[string]bool{typeUser: true, typeContact: true}
+
+// reachable returns the relationships a check on res can traverse: res's,
+// then those of every object they name, transitively (hosts included).
+// SpiceDB walks from a resource to its subjects, never sideways, so one
+// product's explanation leaves out the account's other products, seats and
+// invitations, whose reading grew with the account. Each level's objects are
+// read in one call of read (a product, then its account, groups and tags,
+// then hosts); objects in known are taken from it instead.
+func reachable(ctx context.Context, res *v1.ObjectReference, known map[string][]*v1.Relationship, read func(context.Context, []*v1.ObjectReference) ([][]*v1.Relationship, error)) ([]*v1.Relationship, error) {
 	var out []*v1.Relationship
 	seen := map[string]bool{tuples.ObjectString(res): true}
-	queue := []string{tuples.ObjectString(res)}
-	for len(queue) > 0 {
-		k := queue[0]
-		queue = queue[1:]
-		for _, r := range byResource[k] {
+	level := []*v1.ObjectReference{res}
+	for len(level) > 0 {
+		var toRead []*v1.ObjectReference
+		var rels []*v1.Relationship
+		for _, o := range level {
+			if k, ok := known[tuples.ObjectString(o)]; ok {
+				rels = append(rels, k...)
+			} else {
+				toRead = append(toRead, o)
+			}
+		}
+		if len(toRead) > 0 {
+			got, err := read(ctx, toRead)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range got {
+				rels = append(rels, r...)
+			}
+		}
+		level = nil
+		for _, r := range rels {
 			out = append(out, r)
-			sub := tuples.ObjectString(r.GetSubject().GetObject())
-			if !seen[sub] {
-				seen[sub] = true
-				queue = append(queue, sub)
+			sub := r.GetSubject().GetObject()
+			if k := tuples.ObjectString(sub); !seen[k] && !leafTypes[sub.GetObjectType()] {
+				seen[k] = true
+				level = append(level, sub)
 			}
 		}
 	}
-	return out
+	return out, nil
 }

@@ -90,7 +90,7 @@ type Service struct {
 	urlTmpl      string
 	mailer       InvitationMailer
 	now          func() time.Time
-	schema       string
+	explain      *explainers
 	recoverAfter time.Duration
 	fresh        *freshness.Tracker
 }
@@ -126,7 +126,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
-		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, schema: cfg.Schema, recoverAfter: cfg.RecoverAfter,
+		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, explain: newExplainers(cfg.Schema), recoverAfter: cfg.RecoverAfter,
 		fresh: cfg.Freshness,
 	}, nil
 }

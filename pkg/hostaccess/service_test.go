@@ -492,6 +492,20 @@ func TestWhoCanExplainsAndAuditRecordsEveryChange(t *testing.T) {
 	require.Contains(t, reasons["user:dev"], "product_group:acme/web#technician")
 	require.Contains(t, reasons["user:alice"], "account:acme#owner")
 	require.NotContains(t, reasons, "user:agency")
+
+	// Explanations reuse development contexts: after dev's grant moves from
+	// the group to the product itself, the group is no longer a reason.
+	_, err = f.svc.SetAccess(ctx, alice, "acme", "dev", hostaccess.Access{Technical: hostaccess.ProductScope{Products: []string{"mail"}}})
+	require.NoError(t, err)
+	for range 3 {
+		holders, err = f.svc.WhoCan(ctx, alice, "product:acme/mail", "manage")
+		require.NoError(t, err)
+		reasons = map[string][]string{}
+		for _, h := range holders {
+			reasons[h.Subject] = h.Reasons
+		}
+		require.Equal(t, []string{"product:acme/mail#technician"}, reasons["user:dev"])
+	}
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
