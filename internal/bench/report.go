@@ -44,7 +44,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "freshness: %d answers asked after a change judged, %d stale\n", r.JudgedAfterChanges, r.StaleAfterChanges)
 	}
 	if f := r.Freshness; f != nil {
-		fmt.Fprintf(w, "consistency: %s (token hits %d, store reads %d, newest-revision reads %d, fully consistent %d)\n", r.Consistency, f.Hits, f.Loads, f.Heads, f.Full)
+		fmt.Fprintf(w, "consistency: %s (token hits %d, store reads %d, asked again after a store read %d, newest-revision reads %d, fully consistent %d)\n", r.Consistency, f.Hits, f.Loads, f.Reasks, f.Heads, f.Full)
 	} else {
 		fmt.Fprintf(w, "consistency: %s\n", r.Consistency)
 	}

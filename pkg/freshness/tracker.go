@@ -79,7 +79,7 @@ type Tracker struct {
 	expQueued map[expiry]bool
 	expTimer  *time.Timer
 
-	stats struct{ hits, loads, full, heads atomic.Int64 }
+	stats struct{ hits, loads, full, heads, reasks atomic.Int64 }
 }
 
 // Client is the part of SpiceDB's API the tracker uses: its newest revision
@@ -117,11 +117,14 @@ type Stats struct {
 	Loads int64 // tokens read from the directory store
 	Full  int64 // fully consistent answers (no live watch, or store unreachable)
 	Heads int64 // SpiceDB's newest revision read to order concurrent tokens
+	// Reasks counts requests Ask ran again: a token read beside them was
+	// newer than their answer.
+	Reasks int64
 }
 
 // Stats returns the counters so far.
 func (t *Tracker) Stats() Stats {
-	return Stats{Hits: t.stats.hits.Load(), Loads: t.stats.loads.Load(), Full: t.stats.full.Load(), Heads: t.stats.heads.Load()}
+	return Stats{Hits: t.stats.hits.Load(), Loads: t.stats.loads.Load(), Full: t.stats.full.Load(), Heads: t.stats.heads.Load(), Reasks: t.stats.reasks.Load()}
 }
 
 // Following reports whether a live watch covers changes made elsewhere.
@@ -383,6 +386,105 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 		return atLeastAsFresh(c), nil
 	}
 	return atLeastAsFresh(head), nil
+}
+
+// Ask runs ask, a request about the scopes, at the consistency Consistency
+// would give it, and returns ask's error. When scopes' tokens are not in
+// memory yet it does not wait for the store: ask runs at once at what is
+// known without them while they are read, and runs again, with them, only
+// if its answer's revision (the checkedAt token it returns) is not at least
+// as new as each. A node's first question about an account then takes no
+// longer than its others; the answer is as fresh as Consistency's.
+func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, ask func(context.Context, *v1.Consistency) (checkedAt string, err error)) error {
+	early, missing, err := t.early(scopes, callerToken)
+	if err != nil {
+		return err
+	}
+	if early != nil {
+		loaded := make([]mark, len(missing))
+		var loadErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i, scope := range missing {
+				if loaded[i], loadErr = t.load(ctx, scope); loadErr != nil {
+					return
+				}
+			}
+		}()
+		checkedAt, err := ask(ctx, early)
+		<-done
+		if err != nil {
+			return err
+		}
+		if loadErr == nil && t.coveredBy(checkedAt, loaded) {
+			return nil
+		}
+		t.stats.reasks.Add(1)
+	}
+	c, err := t.Consistency(ctx, scopes, callerToken)
+	if err != nil {
+		return err
+	}
+	_, err = ask(ctx, c)
+	return err
+}
+
+// early is the consistency a request can be asked at before the missing
+// scopes' tokens are read: the newest of the floor, the caller's token and
+// the tokens in memory. It is nil when nothing is missing, or when the known
+// marks need SpiceDB's newest revision (concurrent or unsure ones) or are
+// empty (a fully consistent answer needs no token).
+func (t *Tracker) early(scopes []string, callerToken string) (*v1.Consistency, []string, error) {
+	var caller mark
+	if callerToken != "" {
+		m, err := t.markOf(callerToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		caller = m
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !t.following {
+		return nil, nil, nil
+	}
+	best, ordered := newer(t.floor, caller)
+	var missing []string
+	for _, scope := range scopes {
+		if scope == Global {
+			continue
+		}
+		e, ok := t.entries[scope]
+		switch {
+		case !ok:
+			missing = append(missing, scope)
+		case ordered:
+			best, ordered = newer(best, e)
+		}
+	}
+	if len(missing) == 0 || !ordered || best.rev == nil {
+		return nil, nil, nil
+	}
+	return atLeastAsFresh(best), missing, nil
+}
+
+// coveredBy reports whether an answer at checkedAt is at least as fresh as
+// every mark.
+func (t *Tracker) coveredBy(checkedAt string, marks []mark) bool {
+	at, err := t.markOf(checkedAt)
+	if err != nil {
+		return false
+	}
+	for _, m := range marks {
+		if m.unsure {
+			return false
+		}
+		if m.rev != nil && !at.rev.Equal(m.rev) && !at.rev.GreaterThan(m.rev) {
+			return false
+		}
+	}
+	return true
 }
 
 // repair replaces the scopes' marks, and the floor, by head when they were

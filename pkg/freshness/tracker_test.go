@@ -2,6 +2,7 @@ package freshness_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -155,6 +156,79 @@ func TestConsistencyTakesTheNewestOfStoreMemoryAndCaller(t *testing.T) {
 	_, err = r.tracker.Consistency(ctx, []string{"acme"}, "bogus")
 	require.ErrorIs(t, err, freshness.ErrInvalidToken)
 	require.Zero(t, r.tracker.Stats().Full)
+}
+
+// Ask asks a first question about an account at once, at what the node
+// knows, and asks again only when the account's stored token turns out
+// newer than the answer's revision.
+func TestAskReasksOnlyWhenTheStoredTokenIsNewer(t *testing.T) {
+	r := newRig(t, 0)
+	ctx := t.Context()
+	type call struct{ token string }
+	var calls []call
+	// answerAt answers each request at the given revision ("" answers at the
+	// token it was asked for, as SpiceDB at least does).
+	ask := func(answerAt string) func(context.Context, *v1.Consistency) (string, error) {
+		return func(_ context.Context, c *v1.Consistency) (string, error) {
+			calls = append(calls, call{tokenOf(c)})
+			if c.GetFullyConsistent() {
+				calls[len(calls)-1].token = "full"
+			}
+			if answerAt != "" {
+				return answerAt, nil
+			}
+			return tokenOf(c), nil
+		}
+	}
+
+	// Not following: one fully consistent request, no store read.
+	require.NoError(t, r.tracker.Ask(ctx, []string{"acme"}, "", ask("")))
+	require.Equal(t, []call{{"full"}}, calls)
+	require.Zero(t, r.tracker.Stats().Loads)
+
+	teststack.Follow(t, r.tracker, r.eng)
+	stored := r.write(t) // another node's flow on acme
+	require.NoError(t, r.store.SetFreshness(ctx, "acme", "", stored))
+	globexStored := r.write(t)
+	require.NoError(t, r.store.SetFreshness(ctx, "globex", "", globexStored))
+	later := r.write(t)
+
+	// The first request runs at the floor, before the token is known; its
+	// answer is older than the stored token, so it is asked again with it.
+	calls = nil
+	require.NoError(t, r.tracker.Ask(ctx, []string{"acme"}, "", ask("")))
+	require.Len(t, calls, 2)
+	require.NotEqual(t, stored, calls[0].token, "asked before the store answered")
+	require.Equal(t, stored, calls[1].token)
+	require.EqualValues(t, 1, r.tracker.Stats().Reasks)
+	require.EqualValues(t, 1, r.tracker.Stats().Loads)
+
+	// An answer at a revision newer than the stored token stands: one request.
+	calls = nil
+	require.NoError(t, r.tracker.Ask(ctx, []string{"globex"}, "", ask(later)))
+	require.Len(t, calls, 1)
+	require.EqualValues(t, 1, r.tracker.Stats().Reasks)
+	require.EqualValues(t, 2, r.tracker.Stats().Loads)
+
+	// Known now: asked once at the token, no store read.
+	calls = nil
+	require.NoError(t, r.tracker.Ask(ctx, []string{"acme"}, "", ask("")))
+	require.Equal(t, []call{{stored}}, calls)
+	require.EqualValues(t, 2, r.tracker.Stats().Loads)
+
+	// A request that fails is not asked again; a bad caller token is refused
+	// before anything is asked.
+	calls = nil
+	boom := errors.New("engine down")
+	err := r.tracker.Ask(ctx, []string{"initech"}, "", func(context.Context, *v1.Consistency) (string, error) {
+		calls = append(calls, call{})
+		return "", boom
+	})
+	require.ErrorIs(t, err, boom)
+	require.Len(t, calls, 1)
+	err = r.tracker.Ask(ctx, []string{"umbrella"}, "bogus", ask(""))
+	require.ErrorIs(t, err, freshness.ErrInvalidToken)
+	require.Len(t, calls, 1)
 }
 
 func TestRecordStoresTokensNeverBackwards(t *testing.T) {
