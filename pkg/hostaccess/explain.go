@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/spicedb/pkg/datalayer"
+	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/development"
 	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
@@ -28,6 +30,7 @@ type explainers struct {
 
 type devSlot struct {
 	dev  *development.DevContext
+	data datalayer.DataLayer // dev's, with the schema read once (fixedSchema)
 	uses int
 }
 
@@ -61,7 +64,12 @@ func (p *explainers) explainer(ctx context.Context, rels []*v1.Relationship) (*e
 		if devErrs != nil && len(devErrs.GetInputErrors()) > 0 {
 			return nil, fmt.Errorf("explaining: %s", devErrs.GetInputErrors()[0].GetMessage())
 		}
-		slot = &devSlot{dev: dev}
+		schema, err := dev.DataLayer.SnapshotReader(dev.Revision, datalayer.NoSchemaHashInDevelopment).ReadSchema(ctx)
+		if err != nil {
+			dev.Dispose()
+			return nil, fmt.Errorf("explaining: %w", err)
+		}
+		slot = &devSlot{dev: dev, data: fixedSchemaLayer{DataLayer: dev.DataLayer, schema: &fixedSchema{SchemaReader: schema}}}
 	}
 	e := &explainer{pool: p, slot: slot, dev: *slot.dev}
 	for _, r := range rels {
@@ -76,7 +84,8 @@ func (p *explainers) explainer(ctx context.Context, rels []*v1.Relationship) (*e
 		slot.dev.Dispose()
 		return nil, fmt.Errorf("explaining: %w", err)
 	}
-	e.dev.Ctx = datalayer.ContextWithDataLayer(ctx, slot.dev.DataLayer)
+	e.dev.DataLayer = slot.data
+	e.dev.Ctx = datalayer.ContextWithDataLayer(ctx, slot.data)
 	e.dev.Revision = rev
 	return e, nil
 }
@@ -111,6 +120,54 @@ func (e *explainer) close() {
 		}
 	}
 	slot.dev.Dispose()
+}
+
+// fixedSchemaLayer answers every schema read of a development context from
+// one reader taken when the context was built: SpiceDB's development
+// dispatcher has no schema cache and unmarshals a definition on every
+// dispatch (most of an explanation's allocations), and these contexts'
+// schema never changes once built.
+type fixedSchemaLayer struct {
+	datalayer.DataLayer
+	schema *fixedSchema
+}
+
+func (l fixedSchemaLayer) SnapshotReader(rev datastore.Revision, hash datalayer.SchemaHash) datalayer.RevisionedReader {
+	return fixedSchemaReader{RevisionedReader: l.DataLayer.SnapshotReader(rev, hash), schema: l.schema}
+}
+
+type fixedSchemaReader struct {
+	datalayer.RevisionedReader
+	schema *fixedSchema
+}
+
+func (r fixedSchemaReader) ReadSchema(context.Context) (datalayer.SchemaReader, error) {
+	return r.schema, nil
+}
+
+// fixedSchema remembers the definitions it was asked for. (SpiceDB's own
+// schema cache shares definitions between requests the same way.)
+type fixedSchema struct {
+	datalayer.SchemaReader
+	types sync.Map // name -> typeLookup
+}
+
+type typeLookup struct {
+	def   datastore.RevisionedTypeDefinition
+	found bool
+}
+
+func (f *fixedSchema) LookupTypeDefByName(ctx context.Context, name string) (datastore.RevisionedTypeDefinition, bool, error) {
+	if v, ok := f.types.Load(name); ok {
+		l := v.(typeLookup)
+		return l.def, l.found, nil
+	}
+	def, found, err := f.SchemaReader.LookupTypeDefByName(ctx, name)
+	if err != nil {
+		return def, found, err
+	}
+	f.types.Store(name, typeLookup{def, found})
+	return def, found, nil
 }
 
 // readReachable reads, at one revision, what a check on res (an account or
