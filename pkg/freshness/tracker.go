@@ -318,38 +318,16 @@ func atLeastAsFresh(m mark) *v1.Consistency {
 // change, the floor and the caller's token (when not empty). It reads the
 // directory store for scopes not in memory yet.
 func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken string) (*v1.Consistency, error) {
-	var caller mark
-	if callerToken != "" {
-		m, err := t.markOf(callerToken)
-		if err != nil {
-			return nil, err
-		}
-		caller = m
+	caller, err := t.callerMark(callerToken)
+	if err != nil {
+		return nil, err
 	}
-	t.mu.RLock()
-	if !t.following {
-		t.mu.RUnlock()
+	k := t.knownAbout(scopes, caller)
+	if !k.following {
 		t.stats.full.Add(1)
 		return fullyConsistent(), nil
 	}
-	best, ordered := newer(t.floor, caller)
-	var missing, unsure []string
-	for _, scope := range scopes {
-		if scope == Global {
-			continue
-		}
-		e, ok := t.entries[scope]
-		switch {
-		case !ok:
-			missing = append(missing, scope)
-		case e.unsure:
-			unsure = append(unsure, scope)
-		case ordered:
-			best, ordered = newer(best, e)
-		}
-	}
-	t.mu.RUnlock()
-
+	best, ordered, missing, unsure := k.best, k.ordered, k.missing, k.unsure
 	for _, scope := range missing {
 		e, err := t.load(ctx, scope)
 		if err != nil {
@@ -436,21 +414,36 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 // marks need SpiceDB's newest revision (concurrent or unsure ones) or are
 // empty (a fully consistent answer needs no token).
 func (t *Tracker) early(scopes []string, callerToken string) (*v1.Consistency, []string, error) {
-	var caller mark
-	if callerToken != "" {
-		m, err := t.markOf(callerToken)
-		if err != nil {
-			return nil, nil, err
-		}
-		caller = m
+	caller, err := t.callerMark(callerToken)
+	if err != nil {
+		return nil, nil, err
 	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if !t.following {
+	k := t.knownAbout(scopes, caller)
+	if !k.following || len(k.missing) == 0 || len(k.unsure) > 0 || !k.ordered || k.best.rev == nil {
 		return nil, nil, nil
 	}
-	best, ordered := newer(t.floor, caller)
-	var missing []string
+	return atLeastAsFresh(k.best), k.missing, nil
+}
+
+// known is what memory holds about some scopes: the newest of the floor,
+// the caller's mark and the scopes' marks (ordered is false when two are
+// concurrent), the scopes not loaded yet and those marked unsure.
+// following is false when no live watch covers changes made elsewhere.
+type known struct {
+	best            mark
+	ordered         bool
+	missing, unsure []string
+	following       bool
+}
+
+func (t *Tracker) knownAbout(scopes []string, caller mark) known {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	k := known{following: t.following}
+	if !k.following {
+		return k
+	}
+	k.best, k.ordered = newer(t.floor, caller)
 	for _, scope := range scopes {
 		if scope == Global {
 			continue
@@ -458,15 +451,22 @@ func (t *Tracker) early(scopes []string, callerToken string) (*v1.Consistency, [
 		e, ok := t.entries[scope]
 		switch {
 		case !ok:
-			missing = append(missing, scope)
-		case ordered:
-			best, ordered = newer(best, e)
+			k.missing = append(k.missing, scope)
+		case e.unsure:
+			k.unsure = append(k.unsure, scope)
+		case k.ordered:
+			k.best, k.ordered = newer(k.best, e)
 		}
 	}
-	if len(missing) == 0 || !ordered || best.rev == nil {
-		return nil, nil, nil
+	return k
+}
+
+// callerMark is the caller's token as a mark (none when empty).
+func (t *Tracker) callerMark(token string) (mark, error) {
+	if token == "" {
+		return mark{}, nil
 	}
-	return atLeastAsFresh(best), missing, nil
+	return t.markOf(token)
 }
 
 // coveredBy reports whether an answer at checkedAt is at least as fresh as
