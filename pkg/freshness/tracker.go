@@ -391,12 +391,15 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 			}
 		}()
 		checkedAt, err := ask(ctx, early)
-		<-done
 		if err != nil {
-			return err
+			return err // the read ends with ctx; its result is not needed
 		}
+		<-done
 		if loadErr == nil && t.coveredBy(checkedAt, loaded) {
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		t.stats.reasks.Add(1)
 	}

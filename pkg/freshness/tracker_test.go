@@ -210,17 +210,26 @@ func TestAskReasksOnlyWhenTheStoredTokenIsNewer(t *testing.T) {
 	require.EqualValues(t, 1, r.tracker.Stats().Reasks)
 	require.EqualValues(t, 2, r.tracker.Stats().Loads)
 
+	// An answer without a readable revision is not trusted: asked again.
+	calls = nil
+	initechStored := r.write(t)
+	require.NoError(t, r.store.SetFreshness(ctx, "initech", "", initechStored))
+	require.NoError(t, r.tracker.Ask(ctx, []string{"initech"}, "", ask("not-a-token")))
+	require.Len(t, calls, 2)
+	require.Equal(t, initechStored, calls[1].token)
+	require.EqualValues(t, 2, r.tracker.Stats().Reasks)
+
 	// Known now: asked once at the token, no store read.
 	calls = nil
 	require.NoError(t, r.tracker.Ask(ctx, []string{"acme"}, "", ask("")))
 	require.Equal(t, []call{{stored}}, calls)
-	require.EqualValues(t, 2, r.tracker.Stats().Loads)
+	require.EqualValues(t, 3, r.tracker.Stats().Loads)
 
 	// A request that fails is not asked again; a bad caller token is refused
 	// before anything is asked.
 	calls = nil
 	boom := errors.New("engine down")
-	err := r.tracker.Ask(ctx, []string{"initech"}, "", func(context.Context, *v1.Consistency) (string, error) {
+	err := r.tracker.Ask(ctx, []string{"hooli"}, "", func(context.Context, *v1.Consistency) (string, error) {
 		calls = append(calls, call{})
 		return "", boom
 	})

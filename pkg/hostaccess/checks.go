@@ -341,11 +341,12 @@ type Holder struct {
 // (an account or one of its products, groups or tags), and through which
 // grant. Anyone who sees the account's users may ask.
 //
-// The holders come from SpiceDB (LookupSubjects). The reasons come from
-// SpiceDB's own check engine too, run with full tracing over the
-// relationships the resource reaches, read at one revision: a traced check
-// against the server may be answered from its cache, which hides the path
-// below.
+// The holders come from SpiceDB (LookupSubjects, as fresh as the account's
+// last change). The reasons come from SpiceDB's own check engine too, run
+// with full tracing over the relationships the resource reaches, read
+// fully consistent at one revision (a traced check against the server may
+// be answered from its cache, which hides the path below). A change landing
+// between the two can leave a holder without reasons.
 func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission string) ([]Holder, error) {
 	res, err := parseObject("resource", resource)
 	if err != nil {
@@ -363,21 +364,30 @@ func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission 
 	}
 	// The authorization, the holders and the relationships that explain
 	// them are independent reads: ask them at once (an audit page waits for
-	// the slowest, not the sum), and show nothing unless authorized.
+	// the slowest, not the sum). A refusal cancels the other two and is the
+	// answer: an unauthorized caller learns nothing else.
 	var (
 		rels                        []*v1.Relationship
 		ids                         []string
 		readErr, authErr, lookupErr error
 		wg                          sync.WaitGroup
 	)
-	wg.Go(func() { rels, readErr = s.readReachable(ctx, accountID, res) })
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { rels, readErr = s.readReachable(rctx, accountID, res) })
 	wg.Go(func() {
 		authErr = s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "audit account " + accountID}})
+		if authErr != nil {
+			cancel()
+		}
 	})
-	wg.Go(func() { ids, lookupErr = s.lookupSubjects(ctx, res, permission, typeUser) })
+	wg.Go(func() { ids, lookupErr = s.lookupSubjects(rctx, res, permission, typeUser) })
 	wg.Wait()
-	if err := cmp.Or(readErr, authErr, lookupErr); err != nil {
+	if err := cmp.Or(authErr, readErr, lookupErr); err != nil {
 		return nil, err
+	}
+	if len(ids) == 0 {
+		return []Holder{}, nil
 	}
 	explain, err := s.explain.explainer(ctx, rels)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/development"
 	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/tuple"
 	"golang.org/x/sync/errgroup"
 
@@ -26,18 +27,26 @@ import (
 type explainers struct {
 	schema string
 	free   chan *devSlot
+
+	once      sync.Once
+	relations map[string]map[string]bool // type -> its relations and permissions, per the configured schema
 }
 
 type devSlot struct {
-	dev  *development.DevContext
-	data datalayer.DataLayer // dev's, with the schema read once (fixedSchema)
-	uses int
+	dev     *development.DevContext
+	data    datalayer.DataLayer // dev's, with the schema read once (fixedSchema)
+	uses    int
+	written int
 }
 
-// maxExplainerUses bounds a context's life: its datastore keeps every
-// revision (the development datastore never collects garbage), so each
-// call's relationships stay in memory until the context is dropped.
-const maxExplainerUses = 256
+// A context's datastore keeps every revision and its change log (the
+// development datastore never collects garbage), so each call's
+// relationships stay in memory until the context is dropped: after
+// maxExplainerUses calls or maxExplainerWrites relationships.
+const (
+	maxExplainerUses   = 256
+	maxExplainerWrites = 50_000
+)
 
 func newExplainers(schema string) *explainers {
 	return &explainers{schema: schema, free: make(chan *devSlot, runtime.GOMAXPROCS(0))}
@@ -71,12 +80,20 @@ func (p *explainers) explainer(ctx context.Context, rels []*v1.Relationship) (*e
 		}
 		slot = &devSlot{dev: dev, data: fixedSchemaLayer{DataLayer: dev.DataLayer, schema: &fixedSchema{SchemaReader: schema}}}
 	}
+	p.once.Do(func() { p.relations = relationsOf(slot.dev.CompiledSchema) })
 	e := &explainer{pool: p, slot: slot, dev: *slot.dev}
 	for _, r := range rels {
+		// SpiceDB validated them against its schema when they were written;
+		// that schema may not be the one configured here (changed with the
+		// schema command), and the context would then ignore what it does
+		// not know, giving reasons short of the truth.
+		if err := p.fits(r); err != nil {
+			p.release(slot) // untouched: still empty
+			return nil, err
+		}
 		e.rels = append(e.rels, tuple.Touch(tuple.FromV1Relationship(r)))
 	}
-	// The relationships come from SpiceDB, which validated them against
-	// this schema when they were written.
+	slot.written += len(e.rels)
 	rev, err := slot.dev.DataLayer.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
 		return rwt.WriteRelationships(ctx, e.rels)
 	})
@@ -88,6 +105,29 @@ func (p *explainers) explainer(ctx context.Context, rels []*v1.Relationship) (*e
 	e.dev.Ctx = datalayer.ContextWithDataLayer(ctx, slot.data)
 	e.dev.Revision = rev
 	return e, nil
+}
+
+// fits reports a relationship whose types or relations the configured
+// schema does not define.
+func (p *explainers) fits(r *v1.Relationship) error {
+	res, sub := r.GetResource().GetObjectType(), r.GetSubject()
+	rel := sub.GetOptionalRelation()
+	if !p.relations[res][r.GetRelation()] || p.relations[sub.GetObject().GetObjectType()] == nil || (rel != "" && !p.relations[sub.GetObject().GetObjectType()][rel]) {
+		return fmt.Errorf("explaining: %s does not fit the schema this service was configured with (was the engine's schema changed?)", tuples.String(r))
+	}
+	return nil
+}
+
+func relationsOf(compiled *compiler.CompiledSchema) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, def := range compiled.ObjectDefinitions {
+		rels := map[string]bool{}
+		for _, r := range def.GetRelation() {
+			rels[r.GetName()] = true
+		}
+		out[def.GetName()] = rels
+	}
+	return out
 }
 
 func (e *explainer) check(res *v1.ObjectReference, permission, userID string) (*v1.CheckDebugTrace, error) {
@@ -112,14 +152,21 @@ func (e *explainer) close() {
 	_, err := slot.dev.DataLayer.ReadWriteTx(context.Background(), func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
 		return rwt.WriteRelationships(ctx, deletes)
 	})
-	if err == nil && slot.uses < maxExplainerUses {
-		select {
-		case e.pool.free <- slot:
-			return
-		default:
-		}
+	if err == nil && slot.uses < maxExplainerUses && slot.written < maxExplainerWrites {
+		e.pool.release(slot)
+		return
 	}
 	slot.dev.Dispose()
+}
+
+// release keeps an empty context for the next call, or drops it when
+// enough are kept.
+func (p *explainers) release(slot *devSlot) {
+	select {
+	case p.free <- slot:
+	default:
+		slot.dev.Dispose()
+	}
 }
 
 // fixedSchemaLayer answers every schema read of a development context from

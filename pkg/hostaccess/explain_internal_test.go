@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/hostaccess/hostaccess/internal/tuples"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // reachable must keep everything a check on one product walks through (its
@@ -92,5 +94,64 @@ func TestReachableKeepsWhatAProductCheckWalks(t *testing.T) {
 		return nil, boom
 	}); !errors.Is(err, boom) {
 		t.Errorf("a failed read: %v, want %v", err, boom)
+	}
+}
+
+// Explanation contexts are reused while empty and young, dropped after
+// their uses, and refuse relationships the configured schema does not
+// define (the engine's schema may have been changed) without losing the
+// context.
+func TestExplainersReuseEmptyContextsAndRefuseForeignRelationships(t *testing.T) {
+	p := newExplainers(schema.Hosting)
+	rels := []*v1.Relationship{
+		relationship(typeAccount, "acme", "owner", typeUser, "alice"),
+		relationship(typeProduct, "acme/shop", "account", typeAccount, "acme"),
+	}
+	explain := func(rels []*v1.Relationship) *explainer {
+		t.Helper()
+		e, err := p.explainer(t.Context(), rels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	owns := func(e *explainer) bool {
+		t.Helper()
+		trace, err := e.check(ref(typeProduct, "acme/shop"), "manage", "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(reasons(trace)) > 0
+	}
+
+	e := explain(rels)
+	first := e.slot
+	if !owns(e) {
+		t.Fatal("the owner manages the product: no reason found")
+	}
+	e.close()
+	if len(p.free) != 1 {
+		t.Fatalf("%d contexts kept, want 1", len(p.free))
+	}
+	e = explain(rels[1:]) // no owner this time
+	if e.slot != first {
+		t.Fatal("the kept context was not reused")
+	}
+	if owns(e) {
+		t.Fatal("the previous call's owner is still in the reused context")
+	}
+	e.slot.uses = maxExplainerUses - 1
+	e.close()
+	if len(p.free) != 0 {
+		t.Fatal("a context past its uses was kept")
+	}
+
+	foreign := relationship(typeProduct, "acme/shop", "gardener", typeUser, "bob")
+	_, err := p.explainer(t.Context(), append(rels, foreign))
+	if err == nil || !strings.Contains(err.Error(), "does not fit the schema") {
+		t.Fatalf("a relation the schema lacks: %v, want refused", err)
+	}
+	if len(p.free) != 1 {
+		t.Fatal("the context was lost with the refusal")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostaccess/hostaccess/internal/teststack"
@@ -465,6 +466,9 @@ func TestWhoCanExplainsAndAuditRecordsEveryChange(t *testing.T) {
 
 	_, err = f.svc.WhoCan(ctx, hostaccess.Person("agency"), "product:acme/shop", "manage")
 	requireCode(t, err, "forbidden")
+	// Refused first, whatever else is wrong: nothing about the account leaks.
+	_, err = f.svc.WhoCan(ctx, hostaccess.Person("agency"), "nosuchtype:acme/shop", "manage")
+	requireCode(t, err, "forbidden")
 
 	entries, err := f.svc.AuditLog(ctx, alice, "acme", 0, 0)
 	require.NoError(t, err)
@@ -506,6 +510,27 @@ func TestWhoCanExplainsAndAuditRecordsEveryChange(t *testing.T) {
 		}
 		require.Equal(t, []string{"product:acme/mail#technician"}, reasons["user:dev"])
 	}
+
+	// Concurrent audits of different products each get their own reasons.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		product, want := "product:acme/mail", "product:acme/mail#technician"
+		if i%2 == 1 {
+			product, want = "product:acme/shop", ""
+		}
+		wg.Go(func() {
+			holders, err := f.svc.WhoCan(ctx, alice, product, "manage")
+			assert.NoError(t, err)
+			for _, h := range holders {
+				if h.Subject == "user:dev" {
+					assert.Equal(t, []string{want}, h.Reasons, product)
+					return
+				}
+			}
+			assert.Empty(t, want, "%s: dev is not a holder", product)
+		})
+	}
+	wg.Wait()
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
