@@ -322,10 +322,15 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 	if err != nil {
 		return nil, err
 	}
-	k := t.knownAbout(scopes, caller)
+	return t.consistencyFrom(ctx, scopes, caller, t.knownAbout(scopes, caller)), nil
+}
+
+// consistencyFrom is Consistency from what memory held (k), reading the
+// missing scopes' tokens from the store.
+func (t *Tracker) consistencyFrom(ctx context.Context, scopes []string, caller mark, k known) *v1.Consistency {
 	if !k.following {
 		t.stats.full.Add(1)
-		return fullyConsistent(), nil
+		return fullyConsistent()
 	}
 	best, ordered, missing, unsure := k.best, k.ordered, k.missing, k.unsure
 	for _, scope := range missing {
@@ -333,7 +338,7 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 		if err != nil {
 			t.log.Warn("freshness: token not readable; answering fully consistent", zap.String("account", scope), zap.Error(err))
 			t.stats.full.Add(1)
-			return fullyConsistent(), nil
+			return fullyConsistent()
 		}
 		if e.unsure {
 			unsure = append(unsure, scope)
@@ -347,9 +352,9 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 		}
 		if best.rev == nil {
 			t.stats.full.Add(1)
-			return fullyConsistent(), nil
+			return fullyConsistent()
 		}
-		return atLeastAsFresh(best), nil
+		return atLeastAsFresh(best)
 	}
 	// Concurrent tokens: SpiceDB's newest revision covers them all, and
 	// becomes the token of the scopes involved, so the next request about
@@ -357,13 +362,13 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 	head, err := t.head(ctx)
 	if err != nil {
 		t.stats.full.Add(1)
-		return fullyConsistent(), nil //nolint:nilerr // a fully consistent answer is always safe
+		return fullyConsistent() // always safe
 	}
 	t.repair(scopes, head)
 	if c, ok := newer(head, caller); ok {
-		return atLeastAsFresh(c), nil
+		return atLeastAsFresh(c)
 	}
-	return atLeastAsFresh(head), nil
+	return atLeastAsFresh(head)
 }
 
 // Ask runs ask, a request about the scopes, at the consistency Consistency
@@ -374,17 +379,18 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 // as new as each. A node's first question about an account then takes no
 // longer than its others; the answer is as fresh as Consistency's.
 func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, ask func(context.Context, *v1.Consistency) (checkedAt string, err error)) error {
-	early, missing, err := t.early(scopes, callerToken)
+	caller, err := t.callerMark(callerToken)
 	if err != nil {
 		return err
 	}
-	if early != nil {
-		loaded := make([]mark, len(missing))
+	k := t.knownAbout(scopes, caller)
+	if early := k.early(); early != nil {
+		loaded := make([]mark, len(k.missing))
 		var loadErr error
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for i, scope := range missing {
+			for i, scope := range k.missing {
 				if loaded[i], loadErr = t.load(ctx, scope); loadErr != nil {
 					return
 				}
@@ -402,12 +408,9 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 			return err
 		}
 		t.stats.reasks.Add(1)
+		k = t.knownAbout(scopes, caller) // now with the tokens read
 	}
-	c, err := t.Consistency(ctx, scopes, callerToken)
-	if err != nil {
-		return err
-	}
-	_, err = ask(ctx, c)
+	_, err = ask(ctx, t.consistencyFrom(ctx, scopes, caller, k))
 	return err
 }
 
@@ -416,16 +419,11 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 // the tokens in memory. It is nil when nothing is missing, or when the known
 // marks need SpiceDB's newest revision (concurrent or unsure ones) or are
 // empty (a fully consistent answer needs no token).
-func (t *Tracker) early(scopes []string, callerToken string) (*v1.Consistency, []string, error) {
-	caller, err := t.callerMark(callerToken)
-	if err != nil {
-		return nil, nil, err
-	}
-	k := t.knownAbout(scopes, caller)
+func (k known) early() *v1.Consistency {
 	if !k.following || len(k.missing) == 0 || len(k.unsure) > 0 || !k.ordered || k.best.rev == nil {
-		return nil, nil, nil
+		return nil
 	}
-	return atLeastAsFresh(k.best), k.missing, nil
+	return atLeastAsFresh(k.best)
 }
 
 // known is what memory holds about some scopes: the newest of the floor,

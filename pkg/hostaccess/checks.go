@@ -64,10 +64,16 @@ func (s *Service) consistency(ctx context.Context, resources []*v1.ObjectReferen
 		return fullyConsistent(), nil
 	}
 	c, err := s.fresh.Consistency(ctx, freshness.ScopesOfResources(resources), opts.AtLeastAsFresh)
+	return c, callerTokenError(err)
+}
+
+// callerTokenError names a caller's unusable at_least_as_fresh token as bad
+// input.
+func callerTokenError(err error) error {
 	if errors.Is(err, freshness.ErrInvalidToken) {
-		return nil, invalidf("at_least_as_fresh: %v", err)
+		return invalidf("at_least_as_fresh: %v", err)
 	}
-	return c, err
+	return err
 }
 
 // ask runs check, a request about resources that returns its answer's
@@ -79,14 +85,10 @@ func (s *Service) ask(ctx context.Context, resources []*v1.ObjectReference, opts
 		_, err := check(ctx, fullyConsistent())
 		return err
 	}
-	err := s.fresh.Ask(ctx, freshness.ScopesOfResources(resources), opts.AtLeastAsFresh, func(ctx context.Context, c *v1.Consistency) (string, error) {
+	return callerTokenError(s.fresh.Ask(ctx, freshness.ScopesOfResources(resources), opts.AtLeastAsFresh, func(ctx context.Context, c *v1.Consistency) (string, error) {
 		at, err := check(ctx, c)
 		return at.GetToken(), err
-	})
-	if errors.Is(err, freshness.ErrInvalidToken) {
-		return invalidf("at_least_as_fresh: %v", err)
-	}
-	return err
+	}))
 }
 
 // Can answers one question. It asks SpiceDB's CheckPermission directly:
