@@ -13,7 +13,7 @@ type createAccountRequest struct {
 	OwnerEmail string `json:"owner_email"`
 	OwnerName  string `json:"owner_name"`
 	HostID     string `json:"host_id"`
-	Delegated  bool   `json:"delegated"`
+	Delegated  *bool  `json:"delegated"`
 }
 
 func (s *server) createAccount(r *http.Request, actor hostaccess.Actor) (int, any, error) {

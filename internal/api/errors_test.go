@@ -299,7 +299,7 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 // TestErrorMapping holds errors.go to the table of docs/http-api.md.
 func TestErrorMapping(t *testing.T) {
 	spec := map[string]int{
-		"invalid_argument": 400, "not_found": 404, "forbidden": 403, "escalation": 403, "last_owner": 409,
+		"invalid_argument": 400, "not_found": 404, "forbidden": 403, "escalation": 403, "last_owner": 409, "owner_holds_every_right": 409,
 		"admin_cap_reached": 409, "conflict": 409, "invitation_expired": 410, "invitation_revoked": 410,
 		"invitation_regenerated": 410, "invitation_used": 410, "invitation_not_pending": 409,
 		"invitation_not_found": 404, "email_mismatch": 403, "email_not_verified": 403, "unavailable": 503,

@@ -17,7 +17,8 @@ type NewAccount struct {
 	OwnerEmail string `json:"owner_email,omitempty"`
 	OwnerName  string `json:"owner_name,omitempty"`
 	HostID     string `json:"host_id,omitempty"`
-	Delegated  bool   `json:"delegated,omitempty"`
+	// Delegated nil: the server's default (on for an account with a host).
+	Delegated *bool `json:"delegated,omitempty"`
 }
 
 // CreatedContact is the answer of AddContact.

@@ -28,6 +28,7 @@ func newAccountCommand(streams Streams) *cobra.Command {
 func newAccountCreateCommand(streams Streams) *cobra.Command {
 	f := &apiFlags{}
 	var in apiclient.NewAccount
+	var delegated bool
 	cmd := newAPILeaf("create ID --owner USER", "Create an account with its owner", cobra.ExactArgs(1), f,
 		func(cmd *cobra.Command, args []string) error {
 			in.ID = args[0]
@@ -35,7 +36,10 @@ func newAccountCreateCommand(streams Streams) *cobra.Command {
 				if in.OwnerID == "" {
 					return fmt.Errorf("--owner is required: the user id of the account's owner")
 				}
-				if in.Delegated && in.HostID == "" {
+				if cmd.Flags().Changed("delegated") {
+					in.Delegated = &delegated
+				}
+				if in.Delegated != nil && *in.Delegated && in.HostID == "" {
 					return fmt.Errorf("--delegated needs --host: the host to delegate to")
 				}
 				return nil
@@ -49,13 +53,14 @@ func newAccountCreateCommand(streams Streams) *cobra.Command {
 			})
 		})
 	cmd.Example = `  hostaccess account create acme --owner alice --owner-email alice@acme.example --name "Acme Ltd"
-  hostaccess account create acme --owner alice --host nordhost --delegated`
+  hostaccess account create acme --owner alice --host nordhost                   # managed: delegated by default
+  hostaccess account create acme --owner alice --host nordhost --delegated=false # managed, delegation off`
 	cmd.Flags().StringVar(&in.OwnerID, "owner", "", "user id of the owner (required)")
 	cmd.Flags().StringVar(&in.OwnerEmail, "owner-email", "", "e-mail address of the owner")
 	cmd.Flags().StringVar(&in.OwnerName, "owner-name", "", "display name of the owner")
 	cmd.Flags().StringVar(&in.Name, "name", "", "display name of the account")
 	cmd.Flags().StringVar(&in.HostID, "host", "", "provider or reseller the account belongs to")
-	cmd.Flags().BoolVar(&in.Delegated, "delegated", false, "let the host's staff manage the account's users (needs --host)")
+	cmd.Flags().BoolVar(&delegated, "delegated", false, "let the host's staff manage the account's users (needs --host; default: on when --host is given)")
 	return cmd
 }
 

@@ -15,7 +15,8 @@ const Global = ""
 
 // ScopeOf is the scope of a change to, or a question about, an object: the
 // account it belongs to, Global, or ok=false for objects no permission
-// reads (users, contacts and the flows' operation markers).
+// reads (users, contacts, the flows' operation markers and membership
+// versions).
 //
 // It follows the schema's id convention: products, groups, tags, seats and
 // invitations are ACCOUNT/NAME, so their account is the part before the
@@ -24,7 +25,7 @@ const Global = ""
 // for the account of the object changed, not for the other one.
 func ScopeOf(objectType, objectID string) (scope string, ok bool) {
 	switch objectType {
-	case "user", "contact", "operation":
+	case "user", "contact", "operation", "membership":
 		return "", false
 	case "account":
 		return objectID, true

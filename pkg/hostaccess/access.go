@@ -33,7 +33,7 @@ var grantPermission = map[Right]string{
 	RightSupport:        "open_ticket",
 	RightDomains:        "manage_domains",
 	RightSecurity:       "manage_security",
-	RightUserManagement: "manage_users",
+	RightUserManagement: "grant_user_management", // held as owner or member, not through delegation
 	RightProfile:        "edit_profile",
 	RightReadOnly:       "view_everything",
 }
@@ -176,7 +176,8 @@ func (p ProductScope) normalize(kind string) (ProductScope, error) {
 }
 
 // union is the access holding both a and b: accepting an invitation when
-// already a member never lowers existing rights.
+// already a member never lowers existing rights. It ends at the earlier of
+// the two ends: merging never lengthens a time-bound membership.
 func union(a, b Access) Access {
 	out := Access{
 		Administrator: a.Administrator || b.Administrator,
@@ -185,13 +186,7 @@ func union(a, b Access) Access {
 		View:          unionScope(a.View, b.View),
 		Notifications: uniqueSorted(append(slices.Clone(a.Notifications), b.Notifications...)),
 	}
-	if a.ExpiresAt != nil && b.ExpiresAt != nil {
-		later := *a.ExpiresAt
-		if b.ExpiresAt.After(later) {
-			later = *b.ExpiresAt
-		}
-		out.ExpiresAt = &later
-	}
+	out.ExpiresAt = earlier(a.ExpiresAt, b.ExpiresAt)
 	return out
 }
 

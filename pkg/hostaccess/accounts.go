@@ -18,10 +18,23 @@ type NewAccount struct {
 	OwnerName  string
 	// HostID is the provider or reseller the account belongs to (optional).
 	HostID string
-	// Delegated lets the host's staff manage the account's users (seed 004:
-	// on by default for accounts created as managed).
-	Delegated bool
+	// Delegated lets the host's staff manage the account's users. Nil is
+	// the default of DOMAIN.md and seed 003: on for an account created as
+	// managed (with a host), off otherwise.
+	Delegated *bool
 }
+
+// delegated is whether the account starts delegated to its host.
+func (in NewAccount) delegated() bool {
+	if in.Delegated == nil {
+		return in.HostID != ""
+	}
+	return *in.Delegated
+}
+
+// Delegation is a NewAccount.Delegated value: Delegation(false) creates a
+// managed account with delegation off.
+func Delegation(on bool) *bool { return &on }
 
 // CreateAccount creates an account with its owner. Service identities and
 // the host's staff may create accounts.
@@ -32,7 +45,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	if err := validName("owner id", in.OwnerID); err != nil {
 		return Result{}, err
 	}
-	if in.Delegated && in.HostID == "" {
+	if in.delegated() && in.HostID == "" {
 		return Result{}, invalidf("delegation needs a host (HostID)")
 	}
 	var needs []need
@@ -60,15 +73,19 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	if in.HostID != "" {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, "host", typeHost, in.HostID)))
 	}
-	if in.Delegated {
+	if in.delegated() {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, "delegated_to", typeHost, in.HostID)))
 	}
+	// The owner's e-mail and name are a caller's word: they introduce a
+	// person hostaccess does not know yet, and never replace what it knows
+	// (a verified e-mail from an acceptance, or UpdatePerson).
 	var then []step
 	if in.OwnerEmail != "" || in.OwnerName != "" {
-		then = append(then, step{Person: &directory.Person{UserID: in.OwnerID, Email: in.OwnerEmail, DisplayName: in.OwnerName}})
+		then = append(then, step{NewPerson: &directory.Person{UserID: in.OwnerID, Email: in.OwnerEmail, DisplayName: in.OwnerName}})
 	}
+	after := map[string]any{"owner": in.OwnerID, "name": in.Name, "host": in.HostID, "delegated": in.delegated(), "owner_email": in.OwnerEmail, "owner_name": in.OwnerName}
 	token, err := s.commit(ctx, change{
-		actor: actor, flow: "create_account", accountID: in.ID, target: "account:" + in.ID, after: in,
+		actor: actor, flow: "create_account", accountID: in.ID, target: "account:" + in.ID, after: after,
 		prepare: func(ctx context.Context) error {
 			err := s.dir.CreateAccount(ctx, record)
 			if errors.Is(err, directory.ErrConflict) {
@@ -95,22 +112,34 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 // delegation, pending invitations) in one write, then clears what is left.
 // Only an owner or a service identity closes an account.
 func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID string) (Result, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "close", "close account "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "close", what: "close account " + accountID}}); err != nil {
-		return Result{}, err
-	}
+	// Every footprint version read must still be the current one: a grant
+	// applied after this read would otherwise outlive the account.
 	var updates []*v1.RelationshipUpdate
+	var pre []*v1.Precondition
 	for _, r := range st.rels {
-		if r.GetResource().GetObjectType() == typeAccount || r.GetResource().GetObjectType() == typeInvitation || r.GetResource().GetObjectType() == typeSeat {
+		switch r.GetResource().GetObjectType() {
+		case typeAccount, typeInvitation, typeSeat:
 			updates = append(updates, remove(r))
+		case typeMembership:
+			updates = append(updates, remove(r))
+			pre = append(pre, mustExist(r))
+		}
+	}
+	for _, userID := range append(st.owners(), st.members()...) {
+		if st.versionOf(userID) == nil {
+			pre = append(pre, mustBeFree(typeMembership, objectID(accountID, userID), "version"))
 		}
 	}
 	token, err := s.commit(ctx, change{actor: actor, flow: "close_account", accountID: accountID, target: "account:" + accountID,
-		updates: updates, then: []step{{DeleteAccount: accountID}}})
+		updates: updates, pre: pre, then: []step{{DeleteAccount: accountID}}})
 	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, errorf(ErrConflict, "the members of %s changed while it was being closed; try again", accountID)
+		}
 		return Result{}, err
 	}
 	// Products, groups and tags are now unreachable (every grant is gated by
@@ -129,11 +158,8 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 	if adminCap < 1 || adminCap > 100 {
 		return invalidf("administrator cap %d: use 1 to 100", adminCap)
 	}
-	acct, _, err := s.loadAccount(ctx, accountID)
+	acct, _, err := s.loadAccountAs(ctx, actor, accountID, "set_admin_cap", "change the administrator cap of "+accountID)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "set_admin_cap", what: "change the administrator cap of " + accountID}}); err != nil {
 		return err
 	}
 	before := acct.AdminCap
@@ -152,11 +178,8 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 // SetDelegation turns the host's management of the account's users on or
 // off. Switching it off removes the host staff's reach at once.
 func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID string, on bool) (Result, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "change_delegation", "change the delegation of "+accountID)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "change_delegation", what: "change the delegation of " + accountID}}); err != nil {
 		return Result{}, err
 	}
 	host := st.host()
@@ -164,13 +187,29 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 		return Result{}, invalidf("account %s has no host to delegate to", accountID)
 	}
 	rel := relationship(typeAccount, accountID, "delegated_to", typeHost, host)
-	op := touch(rel)
+	updates := []*v1.RelationshipUpdate{touch(rel)}
+	var then []step
 	if !on {
-		op = remove(rel)
+		// Switching delegation off removes every reach that came from it at
+		// once: the pending invitations host staff sent go in the same write.
+		updates = []*v1.RelationshipUpdate{remove(rel)}
+		for _, inv := range st.delegateInvitations() {
+			for _, r := range st.find(typeInvitation, inv, "", "", "") {
+				updates = append(updates, remove(r))
+			}
+			for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv) {
+				updates = append(updates, remove(r))
+			}
+			then = append(then, step{InvitationStatus: &invitationStep{ID: inv, From: directory.InvitationPending, To: directory.InvitationRevoked, By: actor.String() + " (delegation switched off)", At: s.now().UTC()}})
+		}
 	}
 	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
-	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: []*v1.RelationshipUpdate{op}, pre: nil})
+	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: updates, then: then,
+		state: st, decidedBy: personal(actor)})
 	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, errorf(ErrConflict, "the access of %s on %s changed meanwhile; try again", actor, accountID)
+		}
 		return Result{}, err
 	}
 	return result(token), nil
@@ -182,11 +221,11 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	if actor.isSystem() {
 		return Result{}, invalidf("ownership is transferred by the owner; a service identity uses AddOwner and RemoveMember")
 	}
-	_, st, err := s.loadAccount(ctx, accountID)
-	if err != nil {
+	if err := validName("user id", to); err != nil {
 		return Result{}, err
 	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "transfer the ownership of " + accountID}}); err != nil {
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "transfer_ownership", "transfer the ownership of "+accountID)
+	if err != nil {
 		return Result{}, err
 	}
 	if !st.isOwner(actor.UserID) {
@@ -221,7 +260,8 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	if keepAccess.Administrator {
 		return Result{}, invalidf("keep the previous owner as administrator with SetAccess after the transfer")
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "transfer_ownership", accountID: accountID, target: "user:" + to, before: map[string]string{"owner": actor.UserID}, after: map[string]any{"owner": to, "previous_owner_keeps": keep}, updates: updates, pre: pre})
+	token, err := s.commit(ctx, change{actor: actor, flow: "transfer_ownership", accountID: accountID, target: "user:" + to, before: map[string]string{"owner": actor.UserID}, after: map[string]any{"owner": to, "previous_owner_keeps": keep}, updates: updates, pre: pre,
+		state: st, changed: []string{actor.UserID, to}})
 	if err != nil {
 		if Code(err) == "conflict" {
 			return Result{}, errorf(ErrConflict, "the owners or members of %s changed meanwhile; try again", accountID)
@@ -234,11 +274,11 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 // AddOwner makes a member an additional owner. Only owners (or a service
 // identity) add owners.
 func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
-	if err != nil {
+	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "add an owner to " + accountID}}); err != nil {
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "transfer_ownership", "add an owner to "+accountID)
+	if err != nil {
 		return Result{}, err
 	}
 	memberTuple := st.memberTuple(userID)
@@ -250,8 +290,12 @@ func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID s
 		updates = append(updates, remove(r))
 	}
 	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, userID)))
-	token, err := s.commit(ctx, change{actor: actor, flow: "add_owner", accountID: accountID, target: "user:" + userID, before: st.accessOf(userID), after: "owner", updates: updates, pre: []*v1.Precondition{mustExist(memberTuple)}})
+	token, err := s.commit(ctx, change{actor: actor, flow: "add_owner", accountID: accountID, target: "user:" + userID, before: st.accessOf(userID), after: "owner", updates: updates, pre: []*v1.Precondition{mustExist(memberTuple)},
+		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
+		if Code(err) == "conflict" {
+			return Result{}, errorf(ErrConflict, "the access of %s on %s changed meanwhile; read it again and retry", userID, accountID)
+		}
 		return Result{}, err
 	}
 	return result(token), nil

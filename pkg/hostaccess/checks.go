@@ -504,10 +504,7 @@ type AuditEntry struct {
 // yet. A page may hold fewer than limit entries (refused changes are left
 // out); page on with the last Seq.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]AuditEntry, error) {
-	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "read the audit log of " + accountID}}); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "read the audit log of "+accountID); err != nil {
 		return nil, err
 	}
 	entries, err := s.dir.ListAudit(ctx, directory.AuditFilter{AccountID: accountID, BeforeSeq: beforeSeq, Limit: limit})

@@ -62,10 +62,7 @@ func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string,
 	if err != nil {
 		return Contact{}, Result{}, err
 	}
-	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
-		return Contact{}, Result{}, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_contacts", what: "manage the contacts of " + accountID}}); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "manage_contacts", "manage the contacts of "+accountID); err != nil {
 		return Contact{}, Result{}, err
 	}
 	id, err := newID(accountID)
@@ -137,11 +134,8 @@ func (s *Service) RemoveContact(ctx context.Context, actor Actor, accountID, con
 
 // ListContacts lists an account's contacts with their subscriptions.
 func (s *Service) ListContacts(ctx context.Context, actor Actor, accountID string) ([]Contact, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the contacts of "+accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "see the contacts of " + accountID}}); err != nil {
 		return nil, err
 	}
 	stored, err := s.dir.ListContacts(ctx, accountID)
@@ -158,11 +152,8 @@ func (s *Service) ListContacts(ctx context.Context, actor Actor, accountID strin
 }
 
 func (s *Service) loadContact(ctx context.Context, actor Actor, accountID, contactID string) (directory.Contact, *accountState, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_contacts", "manage the contacts of "+accountID)
 	if err != nil {
-		return directory.Contact{}, nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_contacts", what: "manage the contacts of " + accountID}}); err != nil {
 		return directory.Contact{}, nil, err
 	}
 	c, err := s.dir.GetContact(ctx, contactID)
@@ -201,10 +192,7 @@ func (s *Service) Recipients(ctx context.Context, actor Actor, accountID, produc
 	if _, ok := categoryRelation[category]; !ok {
 		return nil, invalidf("unknown notification category %q", category)
 	}
-	if _, _, err := s.loadAccount(ctx, accountID); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "see the recipients of " + accountID}}); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the recipients of "+accountID); err != nil {
 		return nil, err
 	}
 	resource := accountRef(accountID)

@@ -20,6 +20,7 @@ var (
 	ErrForbidden              = errors.New("forbidden")
 	ErrEscalation             = errors.New("escalation")
 	ErrLastOwner              = errors.New("last owner")
+	ErrOwnerHoldsEveryRight   = errors.New("owner holds every right")
 	ErrAdminCapReached        = errors.New("administrator cap reached")
 	ErrInvitationExpired      = errors.New("invitation expired")
 	ErrInvitationRevoked      = errors.New("invitation revoked")
@@ -44,6 +45,7 @@ var errorCodes = []struct {
 	{ErrForbidden, "forbidden"},
 	{ErrEscalation, "escalation"},
 	{ErrLastOwner, "last_owner"},
+	{ErrOwnerHoldsEveryRight, "owner_holds_every_right"},
 	{ErrAdminCapReached, "admin_cap_reached"},
 	{ErrInvitationExpired, "invitation_expired"},
 	{ErrInvitationRevoked, "invitation_revoked"},

@@ -95,11 +95,33 @@ func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email stri
 	if access, err = access.normalize(); err != nil {
 		return InvitationLink{}, err
 	}
-	acct, st, err := s.loadAccount(ctx, accountID)
+	for attempt := 1; ; attempt++ {
+		link, seatLost, err := s.inviteOnce(ctx, actor, accountID, email, access)
+		if !seatLost || attempt == seatAttempts {
+			return link, err
+		}
+	}
+}
+
+// inviteOnce is one try of Invite; seatLost reports a lost race for the
+// administrator seat it chose (and nothing else), safe to try again.
+func (s *Service) inviteOnce(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, bool, error) {
+	link, err := s.invite(ctx, actor, accountID, email, access)
+	if err != nil && access.Administrator && errors.Is(err, errSeatLost) {
+		return link, true, errorf(ErrAdminCapReached, "other administrators took every free seat of %s meanwhile", accountID)
+	}
+	return link, false, err
+}
+
+// errSeatLost marks an invitation that lost the race for its seat.
+var errSeatLost = errors.New("administrator seat taken meanwhile")
+
+func (s *Service) invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
+	acct, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "manage the users of "+accountID)
 	if err != nil {
 		return InvitationLink{}, err
 	}
-	scopePre, err := s.checkGrant(ctx, actor, st, "", Access{}, access)
+	scopePre, err := s.checkGrant(ctx, actor, st, "", Access{}, access, true)
 	if err != nil {
 		return InvitationLink{}, err
 	}
@@ -132,12 +154,15 @@ func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email stri
 		prepare: func(ctx context.Context) error {
 			return fromDirectory(s.dir.CreateInvitation(ctx, inv), "invitation "+id)
 		},
-		updates: updates, pre: pre,
+		updates: updates, pre: pre, state: st, decidedBy: personal(actor),
 		undo: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
 	})
 	if err != nil {
-		if Code(err) == "conflict" && access.Administrator {
-			return InvitationLink{}, errorf(ErrAdminCapReached, "another administrator took the last seat of %s meanwhile", accountID)
+		if Code(err) == "conflict" {
+			if access.Administrator && s.onlySeatChanged(ctx, st, actor.UserID) {
+				return InvitationLink{}, errSeatLost
+			}
+			return InvitationLink{}, errorf(ErrConflict, "the access of %s on %s, or a product offered, changed meanwhile; try again", actor, accountID)
 		}
 		return InvitationLink{}, err
 	}
@@ -222,11 +247,8 @@ func toInvitation(inv directory.Invitation, now time.Time) Invitation {
 // ListInvitations lists an account's invitations, newest last, with their
 // status (expired ones included, so a panel can offer to regenerate them).
 func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID string) ([]Invitation, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "see the invitations of "+accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "see the invitations of " + accountID}}); err != nil {
 		return nil, err
 	}
 	invs, err := s.dir.ListInvitations(ctx, accountID)
@@ -251,21 +273,40 @@ func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID st
 // pendingInvitation loads an invitation an actor wants to revoke or
 // regenerate, checking the actor manages the account's users.
 func (s *Service) pendingInvitation(ctx context.Context, actor Actor, id string) (directory.Invitation, *accountState, directory.Account, error) {
-	inv, err := s.dir.GetInvitation(ctx, id)
+	inv, acct, st, err := s.invitationAs(ctx, actor, id)
 	if err != nil {
-		return directory.Invitation{}, nil, directory.Account{}, fromDirectory(err, "invitation "+id)
-	}
-	acct, st, err := s.loadAccount(ctx, inv.AccountID)
-	if err != nil {
-		return directory.Invitation{}, nil, directory.Account{}, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(inv.AccountID), permission: "manage_users", what: "manage the invitations of " + inv.AccountID}}); err != nil {
 		return directory.Invitation{}, nil, directory.Account{}, err
 	}
 	if err := notPendingError(inv, s.now()); err != nil {
 		return directory.Invitation{}, nil, directory.Account{}, err
 	}
 	return inv, st, acct, nil
+}
+
+// invitationAs loads an invitation and its account for an actor who
+// manages the account's users. The account is the id's prefix, so the actor
+// is authorized before anything is read: one without the right learns
+// nothing about the invitation, not even whether it exists.
+func (s *Service) invitationAs(ctx context.Context, actor Actor, id string) (directory.Invitation, directory.Account, *accountState, error) {
+	accountID, rest, ok := strings.Cut(id, "/")
+	if !ok || validName("invitation id", rest) != nil || validName("account id", accountID) != nil {
+		return directory.Invitation{}, directory.Account{}, nil, invalidf("invitation id %q: want ACCOUNT/ID as returned by invite", id)
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "manage the invitations of " + accountID}}); err != nil {
+		return directory.Invitation{}, directory.Account{}, nil, err
+	}
+	inv, err := s.dir.GetInvitation(ctx, id)
+	if err != nil {
+		return directory.Invitation{}, directory.Account{}, nil, fromDirectory(err, "invitation "+id)
+	}
+	if inv.AccountID != accountID {
+		return directory.Invitation{}, directory.Account{}, nil, notFoundf("invitation %s", id)
+	}
+	acct, st, err := s.loadAccount(ctx, inv.AccountID)
+	if err != nil {
+		return directory.Invitation{}, directory.Account{}, nil, err
+	}
+	return inv, acct, st, nil
 }
 
 // notPendingError says why an invitation can no longer be used.
@@ -301,10 +342,20 @@ func consumeInvitation(st *accountState, inv directory.Invitation) ([]*v1.Relati
 // lostRace interprets a failed consume precondition: the invitation was
 // used, revoked, regenerated or expired meanwhile.
 func (s *Service) lostRace(ctx context.Context, id string) error {
+	return s.lostRaceOr(ctx, id, errorf(errInvitationNotPending, "invitation %s is no longer pending (accepted, revoked, regenerated or expired meanwhile)", id))
+}
+
+// lostRaceOr is lostRace where the invitation's record still says pending
+// and its relationships are still there: then another precondition failed,
+// and fallback says which.
+func (s *Service) lostRaceOr(ctx context.Context, id string, fallback error) error {
 	inv, err := s.dir.GetInvitation(ctx, id)
 	if err == nil {
 		if e := notPendingError(inv, s.now()); e != nil {
 			return e
+		}
+		if rels, _, rerr := s.readAll(ctx, exactFilter(relationship(typeInvitation, id, "account", typeAccount, inv.AccountID)), fullyConsistent()); rerr == nil && len(rels) > 0 {
+			return fallback
 		}
 	}
 	return errorf(errInvitationNotPending, "invitation %s is no longer pending (accepted, revoked, regenerated or expired meanwhile)", id)
@@ -337,15 +388,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) 
 // RegenerateInvitation replaces an invitation's link with a new one (and a
 // new expiry): the old link stops working at once.
 func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id string) (InvitationLink, error) {
-	inv, err := s.dir.GetInvitation(ctx, id)
+	inv, acct, st, err := s.invitationAs(ctx, actor, id)
 	if err != nil {
-		return InvitationLink{}, fromDirectory(err, "invitation "+id)
-	}
-	acct, st, err := s.loadAccount(ctx, inv.AccountID)
-	if err != nil {
-		return InvitationLink{}, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(inv.AccountID), permission: "manage_users", what: "manage the invitations of " + inv.AccountID}}); err != nil {
 		return InvitationLink{}, err
 	}
 	// An expired invitation can be regenerated: that is what the link is for.
@@ -355,6 +399,12 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 	var access Access
 	if err := json.Unmarshal(inv.Access, &access); err != nil {
 		return InvitationLink{}, fmt.Errorf("invitation %s: stored access unreadable: %w", id, err)
+	}
+	// The new link is the regenerating actor's offer: they must hold what
+	// it offers, as if they had sent it.
+	scopePre, err := s.checkGrant(ctx, actor, st, "", Access{}, access, true)
+	if err != nil {
+		return InvitationLink{}, err
 	}
 	newInvID, err := newID(inv.AccountID)
 	if err != nil {
@@ -382,6 +432,7 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 		return InvitationLink{}, err
 	}
 	pre = append(pre, seatPre...)
+	pre = append(pre, scopePre...)
 	fresh := directory.Invitation{
 		ID: newInvID, AccountID: inv.AccountID, Email: inv.Email, TokenHash: hash, Access: inv.Access,
 		InvitedBy: actor.String(), CreatedAt: now, ExpiresAt: expires, Status: directory.InvitationPending, StatusAt: now,
@@ -391,7 +442,7 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 		prepare: func(ctx context.Context) error {
 			return fromDirectory(s.dir.CreateInvitation(ctx, fresh), "invitation "+newInvID)
 		},
-		updates: append(consume, updates...), pre: pre,
+		updates: append(consume, updates...), pre: pre, state: st, decidedBy: personal(actor),
 		then: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationSuperseded, By: actor.String(), At: now, SupersededBy: newInvID}}},
 		undo: []step{{InvitationStatus: &invitationStep{ID: newInvID, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
 	})
@@ -474,24 +525,34 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	// everything the invitation offers (and the products it names must still
 	// exist), or an inviter who lost a right would keep granting it.
 	pre := []*v1.Precondition{consumePre}
+	var decidedBy []string
 	if inviter, ok := strings.CutPrefix(inv.InvitedBy, "user:"); ok {
-		scopePre, err := s.checkGrant(ctx, Person(inviter), st, "", Access{}, invited)
+		// Nobody accepts their own offer: it would turn what they hold
+		// through delegation, a tag or a time-bound grant into a membership
+		// of their own that outlives it.
+		if inviter == login.UserID {
+			return Acceptance{}, errorf(ErrEscalation, "%s sent this invitation and cannot accept it themselves; another person who manages users must invite them", login.UserID)
+		}
+		scopePre, err := s.checkGrant(ctx, Person(inviter), st, "", Access{}, invited, true)
 		if err != nil {
 			return Acceptance{}, errorf(ErrForbidden, "this invitation can no longer be accepted: %s", err)
 		}
 		pre = append(pre, scopePre...)
+		decidedBy = append(decidedBy, inviter)
 	}
 	out := Acceptance{AccountID: inv.AccountID}
 	updates := consume
 	switch {
 	case st.isOwner(login.UserID):
 		out.Owner, out.Merged = true, true
+		pre = append(pre, mustExist(relationship(typeAccount, inv.AccountID, "owner", typeUser, login.UserID)))
 	default:
 		current := st.userTuples(login.UserID)
 		granted := invited
-		if st.memberTuple(login.UserID) != nil {
+		if member := st.memberTuple(login.UserID); member != nil {
 			granted = union(st.accessOf(login.UserID), invited)
 			out.Merged = true
+			pre = append(pre, mustExist(member))
 		} else {
 			// Leftovers of an earlier membership (if any) do not come back.
 			for _, r := range current {
@@ -513,7 +574,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	}
 	written, err := s.commit(ctx, change{
 		actor: Person(login.UserID), flow: "accept_invitation", accountID: inv.AccountID, target: "invitation:" + inv.ID, after: out,
-		updates: updates, pre: pre,
+		updates: updates, pre: pre, state: st, changed: []string{login.UserID}, decidedBy: decidedBy,
 		then: []step{
 			{InvitationStatus: &invitationStep{ID: inv.ID, From: directory.InvitationPending, To: directory.InvitationAccepted, By: "user:" + login.UserID, At: s.now().UTC()}},
 			{Person: &directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName}},
@@ -521,7 +582,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	})
 	if err != nil {
 		if Code(err) == "conflict" {
-			return Acceptance{}, s.lostRace(ctx, inv.ID)
+			return Acceptance{}, s.lostRaceOr(ctx, inv.ID, errorf(ErrConflict, "the access of %s on %s, or of the person who invited them, changed meanwhile (removed, edited); the invitation still stands: try again", login.UserID, inv.AccountID))
 		}
 		return Acceptance{}, err
 	}
@@ -554,6 +615,20 @@ func dedupe(updates []*v1.RelationshipUpdate) []*v1.RelationshipUpdate {
 		}
 	}
 	return out
+}
+
+// introducePerson records a person hostaccess does not know yet; a known
+// person's e-mail and name are left as they are, whatever the caller says.
+func (s *Service) introducePerson(ctx context.Context, p directory.Person) error {
+	_, err := s.dir.GetPerson(ctx, p.UserID)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, directory.ErrNotFound):
+		return fromDirectory(err, "person "+p.UserID)
+	}
+	p.UpdatedAt = s.now().UTC()
+	return fromDirectory(s.dir.PutPerson(ctx, p), "person "+p.UserID)
 }
 
 // rememberPerson records a person's e-mail and name, keeping what is known

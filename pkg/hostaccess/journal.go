@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
@@ -45,6 +48,7 @@ const (
 type step struct {
 	InvitationStatus *invitationStep    `json:"invitation_status,omitempty"`
 	Person           *directory.Person  `json:"person,omitempty"`
+	NewPerson        *directory.Person  `json:"new_person,omitempty"`
 	PutContact       *directory.Contact `json:"put_contact,omitempty"`
 	DeleteContact    string             `json:"delete_contact,omitempty"`
 	DeleteAccount    string             `json:"delete_account,omitempty"`
@@ -74,8 +78,15 @@ type change struct {
 	prepare func(ctx context.Context) error
 	updates []*v1.RelationshipUpdate
 	pre     []*v1.Precondition
-	then    []step
-	undo    []step
+	// changed are the people whose footprint on the account the flow
+	// changes, and decidedBy those whose rights it decided from (the
+	// actor, an inviter), both as read in state: the write applies only if
+	// none of their footprints changed meanwhile (accountState.footprintGuard).
+	changed   []string
+	decidedBy []string
+	state     *accountState
+	then      []step
+	undo      []step
 }
 
 // commit journals and applies a change. It returns the write's ZedToken once
@@ -105,7 +116,13 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 	writeCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	updates := append(dedupe(c.updates), touch(marker))
-	token, err := s.write(writeCtx, updates, c.pre)
+	pre := c.pre
+	if c.state != nil {
+		guard, guardPre := c.state.footprintGuard(c.changed, c.decidedBy, opID)
+		updates = append(updates, guard...)
+		pre = append(slices.Clone(pre), guardPre...)
+	}
+	token, err := s.write(writeCtx, updates, pre)
 	if err != nil {
 		if writeNotApplied(err) {
 			s.settle(ctx, entry, directory.AuditAbandoned, nil, c.undo)
@@ -182,6 +199,8 @@ func (s *Service) applyStep(ctx context.Context, st step) error {
 		return err
 	case st.Person != nil:
 		return s.rememberPerson(ctx, st.Person.UserID, st.Person.Email, st.Person.DisplayName)
+	case st.NewPerson != nil:
+		return s.introducePerson(ctx, *st.NewPerson)
 	case st.PutContact != nil:
 		return s.dir.PutContact(ctx, *st.PutContact)
 	case st.DeleteContact != "":
@@ -208,11 +227,15 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		return 0, fromDirectory(err, "audit intents")
 	}
 	settled := 0
+	// Every intent listed is older than the recovery delay: one still
+	// unsettled after this pass is an error worth an alert, not a retry.
+	defer func() { unsettledIntents.Set(float64(len(intents) - settled)) }()
 	for _, entry := range intents {
 		var steps recoverySteps
 		if err := json.Unmarshal(entry.Recovery, &steps); err != nil && len(entry.Recovery) > 0 {
 			// One unreadable entry must not hold up the others.
 			s.log.Error("audit intent with unreadable recovery steps; settle it by hand", zap.Int64("audit_seq", entry.Seq), zap.Error(err))
+			recoveryFailures.Inc()
 			continue
 		}
 		rels, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeOperation, OptionalResourceId: entry.Operation}, fullyConsistent())
@@ -229,10 +252,26 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		if s.settle(ctx, entry, outcome, token, todo) {
 			s.log.Info("recovered an interrupted change", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq), zap.String("outcome", string(outcome)))
 			settled++
+			continue
 		}
+		recoveryFailures.Inc()
+		s.log.Error("an interrupted change is still unsettled past the recovery delay", zap.String("flow", entry.Flow), zap.Int64("audit_seq", entry.Seq),
+			zap.Time("since", entry.Time), zap.String("outcome", string(outcome)))
 	}
 	return settled, nil
 }
+
+// Recovery metrics, on Prometheus's default registry (served at /metrics).
+var (
+	unsettledIntents = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "hostaccess", Name: "unsettled_intents",
+		Help: "Audit intents older than the recovery delay that the last recovery pass could not settle (at most 100 per pass).",
+	})
+	recoveryFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "hostaccess", Name: "recovery_failures_total",
+		Help: "Interrupted changes a recovery pass failed to settle (each failed try counts).",
+	})
+)
 
 func randomHex(n int) (string, error) {
 	b := make([]byte, n)

@@ -3,6 +3,7 @@ package hostaccess
 import (
 	"context"
 	"slices"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -50,14 +51,41 @@ func (a Access) grantsAnything() bool {
 	return a.Administrator || len(a.Rights) > 0 || !a.Technical.Empty() || !a.View.Empty()
 }
 
+// lengthens reports whether moving a membership's end from current to
+// desired makes it last longer (nil is never).
+func lengthens(current, desired *time.Time) bool {
+	return current != nil && (desired == nil || desired.After(*current))
+}
+
+// earlier is the earlier of two ends (nil is never).
+func earlier(a, b *time.Time) *time.Time {
+	switch {
+	case a == nil:
+		return b
+	case b == nil || a.Before(*b):
+		return a
+	default:
+		return b
+	}
+}
+
 // checkGrant enforces the grant rules for changing target's access from
-// current to desired: the actor manages users, grants nothing it does not
-// hold, and does not raise its own rights. It returns the preconditions
-// keeping newly granted products, groups and tags in existence.
-func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState, target string, current, desired Access) ([]*v1.Precondition, error) {
+// current to desired (joining: target becomes a member by it): the actor
+// manages users, grants nothing it does not hold, grants nothing lasting
+// beyond its own access, and does not raise or lengthen its own. It returns
+// the preconditions keeping newly granted products, groups and tags in
+// existence.
+func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState, target string, current, desired Access, joining bool) ([]*v1.Precondition, error) {
 	add := additions(current, desired)
-	if actor.UserID != "" && actor.UserID == target && add.grantsAnything() {
-		return nil, errorf(ErrEscalation, "%s cannot raise their own rights", actor)
+	longer := lengthens(current.ExpiresAt, desired.ExpiresAt)
+	if actor.UserID != "" && actor.UserID == target && (add.grantsAnything() || longer || joining) {
+		return nil, errorf(ErrEscalation, "%s cannot raise or lengthen their own access", actor)
+	}
+	// A reach never outlives the granter's own: what a time-bound member
+	// grants (membership itself included) ends when their access does.
+	if end := st.memberEnd(actor.UserID); end != nil && (joining || longer || add.grantsAnything()) &&
+		(desired.ExpiresAt == nil || desired.ExpiresAt.After(*end)) {
+		return nil, errorf(ErrEscalation, "%s's own access ends at %s: what they grant must end by then (set expires_at)", actor, end.Format(time.RFC3339))
 	}
 	scopePre, err := st.scopeExists(add.Technical)
 	if err != nil {
@@ -113,11 +141,8 @@ type Member struct {
 
 // ListMembers lists an account's owners and members with their rights.
 func (s *Service) ListMembers(ctx context.Context, actor Actor, accountID string) ([]Member, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the users of "+accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "see the users of " + accountID}}); err != nil {
 		return nil, err
 	}
 	owners, members := st.owners(), st.members()
@@ -141,6 +166,11 @@ func (s *Service) ListMembers(ctx context.Context, actor Actor, accountID string
 	return out, nil
 }
 
+// seatAttempts bounds how often a flow taking an administrator seat tries
+// again after another flow took the seat it chose: each lost race means
+// someone else's grant went through, so the seats run out long before.
+const seatAttempts = 20
+
 // SetAccess replaces a member's rights and product scope; the change takes
 // effect at once. Only holders of user management change rights, only
 // within what they hold themselves, and never raising their own.
@@ -149,48 +179,89 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 	if err != nil {
 		return Result{}, err
 	}
-	acct, st, err := s.loadAccount(ctx, accountID)
-	if err != nil {
+	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}
+	for attempt := 1; ; attempt++ {
+		res, seatLost, err := s.setAccessOnce(ctx, actor, accountID, userID, access)
+		if !seatLost || attempt == seatAttempts {
+			return res, err
+		}
+	}
+}
+
+// setAccessOnce is one try of SetAccess; seatLost reports that it lost the
+// race for the administrator seat it chose, and only that (the member's
+// own footprint was unchanged), so trying again with a fresh read is safe.
+func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, bool, error) {
+	acct, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "manage the users of "+accountID)
+	if err != nil {
+		return Result{}, false, err
+	}
 	if st.isOwner(userID) {
-		return Result{}, invalidf("%s owns %s and holds every right: transfer the ownership first", userID, accountID)
+		if len(st.owners()) == 1 {
+			return Result{}, false, errorf(ErrLastOwner, "%s is the last owner of %s and holds every right: transfer the ownership first", userID, accountID)
+		}
+		return Result{}, false, errorf(ErrOwnerHoldsEveryRight, "%s owns %s and holds every right: remove them as owner or transfer the ownership first", userID, accountID)
 	}
 	memberTuple := st.memberTuple(userID)
 	if memberTuple == nil {
-		return Result{}, notFoundf("%s is not a member of %s", userID, accountID)
+		return Result{}, false, notFoundf("%s is not a member of %s", userID, accountID)
 	}
 	current := st.accessOf(userID)
-	pre, err := s.checkGrant(ctx, actor, st, userID, current, access)
+	pre, err := s.checkGrant(ctx, actor, st, userID, current, access, false)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	pre = append(pre, mustExist(memberTuple))
 	updates := diff(withoutSeats(st.userTuples(userID)), accessTuples(accountID, userID, access))
 
 	seat := st.seatOf(typeUser, userID)
+	takesSeat := access.Administrator && seat == nil
 	switch {
-	case access.Administrator && seat == nil:
+	case takesSeat:
 		free, ok := st.freeSeat(acct.AdminCap)
 		if !ok {
-			return Result{}, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
+			return Result{}, false, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
 		}
 		updates = append(updates, touch(relationship(typeSeat, free, "holder", typeUser, userID)))
 		pre = append(pre, mustBeFree(typeSeat, free, "holder"))
 	case !access.Administrator && seat != nil:
 		updates = append(updates, remove(seat))
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "set_access", accountID: accountID, target: "user:" + userID, before: current, after: access, updates: updates, pre: pre})
+	token, err := s.commit(ctx, change{actor: actor, flow: "set_access", accountID: accountID, target: "user:" + userID, before: current, after: access, updates: updates, pre: pre,
+		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
 		if Code(err) == "conflict" {
-			if access.Administrator && seat == nil {
-				return Result{}, errorf(ErrAdminCapReached, "another administrator took the last seat of %s meanwhile", accountID)
+			if takesSeat && s.onlySeatChanged(ctx, st, userID) {
+				return Result{}, true, errorf(ErrAdminCapReached, "other administrators took every free seat of %s meanwhile", accountID)
 			}
-			return Result{}, errorf(ErrConflict, "%s left %s or a granted product changed meanwhile", userID, accountID)
+			return Result{}, false, errorf(ErrConflict, "the access of %s on %s (or of the person granting it) changed meanwhile; read it again and retry", userID, accountID)
 		}
-		return Result{}, err
+		return Result{}, false, err
 	}
-	return result(token), nil
+	return result(token), false, nil
+}
+
+// onlySeatChanged reports, after a lost race, whether the person's
+// footprint (and the actor's) is as it was read: then the race lost was for
+// the administrator seat, which another try may win.
+func (s *Service) onlySeatChanged(ctx context.Context, before *accountState, userID string) bool {
+	now, err := s.readAccount(ctx, before.id)
+	if err != nil {
+		return false
+	}
+	was, is := before.versionOf(userID), now.versionOf(userID)
+	return (was == nil && is == nil) || (was != nil && is != nil && key(was) == key(is))
+}
+
+// personal lists a person actor's id, for the footprints a flow decided
+// from; a service identity has none.
+func personal(actor Actor) []string {
+	if actor.isSystem() || actor.UserID == "" {
+		return nil
+	}
+	return []string{actor.UserID}
 }
 
 // RemoveMember removes a person's access to one account at once: every
@@ -199,21 +270,23 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 // else needs user management, and removing an owner needs an owner. The
 // last owner can never be removed.
 func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
-	if err != nil {
+	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}
 	leaving := actor.UserID == userID
-	isOwner := st.isOwner(userID)
-	var needs []need
-	switch {
-	case isOwner && !leaving:
-		needs = append(needs, need{resource: accountRef(accountID), permission: "transfer_ownership", what: "remove an owner of " + accountID})
-	case !leaving:
-		needs = append(needs, need{resource: accountRef(accountID), permission: "manage_users", what: "manage the users of " + accountID})
+	permission, what := "manage_users", "manage the users of "+accountID
+	if leaving {
+		permission, what = "access", "leave "+accountID
 	}
-	if err := s.authorize(ctx, actor, needs); err != nil {
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, permission, what)
+	if err != nil {
 		return Result{}, err
+	}
+	isOwner := st.isOwner(userID)
+	if isOwner && !leaving {
+		if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "remove an owner of " + accountID}}); err != nil {
+			return Result{}, err
+		}
 	}
 	tuples := st.userTuples(userID)
 	if len(tuples) == 0 || (!isOwner && st.memberTuple(userID) == nil) {
@@ -243,10 +316,17 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	if !isOwner {
 		before = st.accessOf(userID).Summary()
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre})
+	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre,
+		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
 		if Code(err) == "conflict" {
-			return Result{}, errorf(ErrLastOwner, "%s would be left without an owner (the other owner left meanwhile)", accountID)
+			if isOwner {
+				if now, rerr := s.readAccount(ctx, accountID); rerr == nil && len(now.owners()) <= 1 {
+					return Result{}, errorf(ErrLastOwner, "%s would be left without an owner (the other owner left meanwhile)", accountID)
+				}
+				return Result{}, errorf(ErrConflict, "the owners of %s changed meanwhile; read them again and retry", accountID)
+			}
+			return Result{}, errorf(ErrConflict, "the access of %s on %s changed meanwhile (an invitation accepted, rights edited); read it again and retry", userID, accountID)
 		}
 		return Result{}, err
 	}

@@ -2,6 +2,7 @@ package hostaccess
 
 import (
 	"context"
+	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -14,19 +15,29 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 	if err := validName("product", name); err != nil {
 		return Result{}, err
 	}
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_all_products", "add products to "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
-	needs := []need{{resource: accountRef(accountID), permission: "manage_all_products", what: "add products to " + accountID}}
-	if len(groups)+len(tags) > 0 {
-		needs = append(needs, need{resource: accountRef(accountID), permission: "organize_products", what: "group or tag products of " + accountID})
+	var needs []need
+	for _, g := range groups {
+		needs = append(needs, organizeNeeds(st, objectID(accountID, name), typeGroup, g, "group")...)
 	}
-	if err := s.authorize(ctx, actor, needs); err != nil {
+	for _, t := range tags {
+		needs = append(needs, organizeNeeds(st, objectID(accountID, name), typeTag, t, "tag")...)
+	}
+	if err := s.authorize(ctx, actor, dropProductNeed(needs)); err != nil {
 		return Result{}, err
 	}
 	id := objectID(accountID, name)
 	updates := []*v1.RelationshipUpdate{create(relationship(typeProduct, id, "account", typeAccount, accountID))}
+	// Grants left on a product of that name removed earlier do not come
+	// back with the new one (a grant racing the removal may have left one).
+	for _, r := range st.find(typeProduct, id, "", "", "") {
+		if r.GetRelation() != "account" {
+			updates = append(updates, remove(r))
+		}
+	}
 	for _, g := range groups {
 		u, err := membershipUpdates(accountID, id, typeGroup, "group", g)
 		if err != nil {
@@ -44,7 +55,8 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 	if st.has(typeProduct, id, "account", "", "") {
 		return Result{}, errorf(ErrConflict, "product %s already exists", id)
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "add_product", accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{"groups": groups, "tags": tags}, updates: updates, pre: nil})
+	token, err := s.commit(ctx, change{actor: actor, flow: "add_product", accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{"groups": groups, "tags": tags}, updates: updates, pre: nil,
+		state: st, decidedBy: personal(actor)})
 	if err != nil {
 		return Result{}, err
 	}
@@ -66,11 +78,8 @@ func membershipUpdates(accountID, productID, typ, relation, name string) ([]*v1.
 
 // RemoveProduct removes a product and every grant on it, in one write.
 func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, name string) (Result, error) {
-	st, id, err := s.productState(ctx, accountID, name)
+	st, id, err := s.productStateAs(ctx, actor, accountID, name, "manage_all_products", "remove products of "+accountID)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_all_products", what: "remove products of " + accountID}}); err != nil {
 		return Result{}, err
 	}
 	var updates []*v1.RelationshipUpdate
@@ -96,11 +105,18 @@ func (s *Service) SetProductTag(ctx context.Context, actor Actor, accountID, nam
 }
 
 func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, name, typ, relation, label string, in bool, flow string) (Result, error) {
-	_, id, err := s.productState(ctx, accountID, name)
+	kind := "tag"
+	if typ == typeGroup {
+		kind = "group"
+	}
+	if err := validName(kind, label); err != nil {
+		return Result{}, err
+	}
+	st, id, err := s.productStateAs(ctx, actor, accountID, name, "organize_products", "group or tag products of "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.authorize(ctx, actor, []need{{resource: ref(typeProduct, id), permission: "change_access", what: "group or tag products of " + accountID}}); err != nil {
+	if err := s.authorize(ctx, actor, organizeNeeds(st, id, typ, label, kind)); err != nil {
 		return Result{}, err
 	}
 	updates, err := membershipUpdates(accountID, id, typ, relation, label)
@@ -110,18 +126,48 @@ func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, nam
 	if !in {
 		updates = []*v1.RelationshipUpdate{remove(updates[1].GetRelationship())}
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: flow, accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{typ: label, "in": in}, updates: updates, pre: nil})
+	token, err := s.commit(ctx, change{actor: actor, flow: flow, accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{typ: label, "in": in}, updates: updates, pre: nil,
+		state: st, decidedBy: personal(actor)})
 	if err != nil {
 		return Result{}, err
 	}
 	return result(token), nil
 }
 
-func (s *Service) productState(ctx context.Context, accountID, name string) (*accountState, string, error) {
+// organizeNeeds is what putting product id in (or taking it out of) a
+// group or tag takes: user management, and managing the product and the
+// group or tag, so that a scoped manager cannot bring a product into their
+// own scope. A group or tag that does not exist yet reaches the products
+// still to come: creating it takes technical access to all products.
+func organizeNeeds(st *accountState, productID, typ, name, kind string) []need {
+	needs := []need{
+		{resource: accountRef(st.id), permission: "organize_products", what: "group or tag products of " + st.id},
+		{resource: ref(typeProduct, productID), permission: "manage", escalation: true, what: "technical access to product " + strings.TrimPrefix(productID, st.id+"/")},
+	}
+	objID := objectID(st.id, name)
+	if st.has(typ, objID, "account", typeAccount, st.id) {
+		return append(needs, need{resource: ref(typ, objID), permission: "manage", escalation: true, what: "technical access to " + kind + " " + name})
+	}
+	return append(needs, need{resource: accountRef(st.id), permission: "manage_all_products", escalation: true, what: "technical access to all products (to create " + kind + " " + name + ")"})
+}
+
+// dropProductNeed removes the needs on the product itself, for a product
+// being created: its creator manages every product already.
+func dropProductNeed(needs []need) []need {
+	var out []need
+	for _, n := range needs {
+		if n.resource.GetObjectType() != typeProduct {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (s *Service) productStateAs(ctx context.Context, actor Actor, accountID, name, permission, what string) (*accountState, string, error) {
 	if err := validName("product", name); err != nil {
 		return nil, "", err
 	}
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, permission, what)
 	if err != nil {
 		return nil, "", err
 	}
@@ -143,11 +189,8 @@ type Product struct {
 // ListProducts lists an account's products. Anyone with access to the
 // account may list them.
 func (s *Service) ListProducts(ctx context.Context, actor Actor, accountID string) ([]Product, error) {
-	_, st, err := s.loadAccount(ctx, accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view", "see account "+accountID)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view", what: "see account " + accountID}}); err != nil {
 		return nil, err
 	}
 	var out []Product

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -180,11 +181,34 @@ func TestCrashBetweenTheWriteAndTheDirectory(t *testing.T) {
 	_, err = f.svc.Recover(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, f.auditFlows()["accept_invitation:intent"], "still pending while the directory fails")
+	require.Equal(t, 1.0, metricValue(t, "hostaccess_unsettled_intents"), "an intent past the recovery delay is on the metrics")
+	failures := metricValue(t, "hostaccess_recovery_failures_total")
+	require.Positive(t, failures)
 
 	f.dir.failFollowUps.Store(false)
 	require.Equal(t, 1, f.recover())
+	require.Zero(t, metricValue(t, "hostaccess_unsettled_intents"))
+	require.Equal(t, failures, metricValue(t, "hostaccess_recovery_failures_total"))
 	require.Equal(t, "accepted", f.invitationStatus("carol@example.com"))
 	require.Equal(t, 1, f.auditFlows()["accept_invitation:applied"])
+}
+
+// metricValue reads a gauge or counter of the default Prometheus registry.
+func metricValue(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	for _, fam := range families {
+		if fam.GetName() == name {
+			m := fam.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s is not registered", name)
+	return 0
 }
 
 // TestInFlightIntentsAreLeftAlone: recovery only settles intents older than

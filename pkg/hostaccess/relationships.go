@@ -21,6 +21,7 @@ const (
 	typeTag        = "tag"
 	typeSeat       = "admin_seat"
 	typeInvitation = "invitation"
+	typeMembership = "membership"
 )
 
 func ref(typ, id string) *v1.ObjectReference {

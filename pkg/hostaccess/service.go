@@ -281,4 +281,18 @@ func (s *Service) loadAccount(ctx context.Context, accountID string) (directory.
 	return acct, st, nil
 }
 
+// loadAccountAs is loadAccount for an actor who needs permission on the
+// account to go any further. A person is authorized first, so one without
+// the permission learns nothing, not even whether the account exists: the
+// same refusal answers for an account that does not.
+func (s *Service) loadAccountAs(ctx context.Context, actor Actor, accountID, permission, what string) (directory.Account, *accountState, error) {
+	if err := validName("account id", accountID); err != nil {
+		return directory.Account{}, nil, err
+	}
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: permission, what: what}}); err != nil {
+		return directory.Account{}, nil, err
+	}
+	return s.loadAccount(ctx, accountID)
+}
+
 func accountRef(id string) *v1.ObjectReference { return ref(typeAccount, id) }

@@ -405,9 +405,9 @@ func TestDelegationToHost(t *testing.T) {
 		},
 	}}})
 	require.NoError(t, err)
-	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "managed", OwnerID: "mia", HostID: "nordhost", Delegated: true})
+	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "managed", OwnerID: "mia", HostID: "nordhost", Delegated: hostaccess.Delegation(true)})
 	require.NoError(t, err)
-	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "private", OwnerID: "pia", HostID: "nordhost"})
+	_, err = svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "private", OwnerID: "pia", HostID: "nordhost", Delegated: hostaccess.Delegation(false)})
 	require.NoError(t, err)
 
 	require.True(t, f.can("user:hank", "account:managed", "manage_users"))
@@ -559,7 +559,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) { requireCode(t, call(), "invalid_argument") })
 	}
+	// A person learns nothing about an account they have no right on, not
+	// even whether it exists; a service identity is told it does not.
 	_, err := f.svc.Invite(ctx, alice, "nowhere", "x@example.com", hostaccess.Access{})
+	requireCode(t, err, "forbidden")
+	_, err = f.svc.Invite(ctx, service, "nowhere", "x@example.com", hostaccess.Access{})
 	requireCode(t, err, "not_found")
 	_, err = f.svc.CreateAccount(ctx, service, hostaccess.NewAccount{ID: "acme", OwnerID: "eve"})
 	requireCode(t, err, "conflict")

@@ -3,8 +3,10 @@ package hostaccess
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"golang.org/x/sync/errgroup"
@@ -19,7 +21,7 @@ type accountState struct {
 }
 
 // prefixedTypes are the object types whose ids start with "ACCOUNT/".
-var prefixedTypes = []string{typeProduct, typeGroup, typeTag, typeSeat, typeInvitation}
+var prefixedTypes = []string{typeProduct, typeGroup, typeTag, typeSeat, typeInvitation, typeMembership}
 
 // readAccount reads an account's relationships, fully consistent: the flows
 // that follow decide from this state and guard their writes with
@@ -231,6 +233,81 @@ func (st *accountState) scopeExists(p ProductScope) ([]*v1.Precondition, error) 
 	return pre, nil
 }
 
+// versionOf returns the version of userID's footprint on the account, nil
+// when the person never had one (see the schema's membership definition).
+func (st *accountState) versionOf(userID string) *v1.Relationship {
+	if rels := st.find(typeMembership, objectID(st.id, userID), "version", "", ""); len(rels) > 0 {
+		return rels[0]
+	}
+	return nil
+}
+
+// footprintGuard makes a flow apply only if the footprints it decided from
+// are unchanged since they were read: the version of each person in changed
+// and in decidedBy must still be the one read (or still be absent). The
+// footprints in changed get a new version naming this operation, so any
+// other flow that decided from them fails its own guard; those in decidedBy
+// are only checked, so one actor's flows on different people do not
+// conflict. A person in decidedBy who is neither owner nor member acts
+// through delegation, which must still be on.
+func (st *accountState) footprintGuard(changed, decidedBy []string, opID string) ([]*v1.RelationshipUpdate, []*v1.Precondition) {
+	var updates []*v1.RelationshipUpdate
+	var pre []*v1.Precondition
+	same := func(userID string) *v1.Relationship {
+		old := st.versionOf(userID)
+		if old != nil {
+			pre = append(pre, mustExist(old))
+		} else {
+			pre = append(pre, mustBeFree(typeMembership, objectID(st.id, userID), "version"))
+		}
+		return old
+	}
+	for _, userID := range uniqueSorted(changed) {
+		if old := same(userID); old != nil {
+			updates = append(updates, remove(old))
+		}
+		updates = append(updates, touch(relationship(typeMembership, objectID(st.id, userID), "version", typeOperation, opID)))
+	}
+	for _, userID := range uniqueSorted(decidedBy) {
+		if slices.Contains(changed, userID) {
+			continue
+		}
+		same(userID)
+		if !st.isOwner(userID) && st.memberTuple(userID) == nil {
+			for _, d := range st.find(typeAccount, st.id, "delegated_to", typeHost, "") {
+				pre = append(pre, mustExist(d))
+			}
+		}
+	}
+	return updates, pre
+}
+
+// delegateInvitations are the pending invitations sent by someone who is
+// neither owner nor member: host staff acting through delegation.
+func (st *accountState) delegateInvitations() []string {
+	var ids []string
+	for _, r := range st.find(typeInvitation, "", "inviter", typeUser, "") {
+		inviter := r.GetSubject().GetObject().GetObjectId()
+		if !st.isOwner(inviter) && st.memberTuple(inviter) == nil {
+			ids = append(ids, r.GetResource().GetObjectId())
+		}
+	}
+	return ids
+}
+
+// memberEnd is when userID's membership ends: nil for an owner, a
+// permanent member or someone who is not a member.
+func (st *accountState) memberEnd(userID string) *time.Time {
+	if st.isOwner(userID) {
+		return nil
+	}
+	if m := st.memberTuple(userID); m != nil && m.GetOptionalExpiresAt() != nil {
+		t := m.GetOptionalExpiresAt().AsTime().UTC()
+		return &t
+	}
+	return nil
+}
+
 // seatOf returns the seat a subject holds, if any.
 func (st *accountState) seatOf(subType, subID string) *v1.Relationship {
 	if rels := st.find(typeSeat, "", "holder", subType, subID); len(rels) > 0 {
@@ -239,19 +316,25 @@ func (st *accountState) seatOf(subType, subID string) *v1.Relationship {
 	return nil
 }
 
-// freeSeat returns the id of the lowest free administrator seat within cap.
+// freeSeat returns the id of a free administrator seat within cap, chosen
+// at random among the free ones: racing grants then rarely contend for the
+// same seat (a loser tries again, see seatAttempts).
 func (st *accountState) freeSeat(adminCap int) (string, bool) {
 	// A cap lowered below the seats held leaves them held, and no new one.
 	if st.seatsHeld() >= adminCap {
 		return "", false
 	}
+	var free []string
 	for n := 1; n <= adminCap; n++ {
 		id := seatID(st.id, n)
 		if !st.has(typeSeat, id, "holder", "", "") {
-			return id, true
+			free = append(free, id)
 		}
 	}
-	return "", false
+	if len(free) == 0 {
+		return "", false
+	}
+	return free[rand.IntN(len(free))], true //nolint:gosec // spreading contention, not a secret
 }
 
 func (st *accountState) seatsHeld() int { return len(st.find(typeSeat, "", "holder", "", "")) }
