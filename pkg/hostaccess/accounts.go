@@ -26,6 +26,9 @@ type NewAccount struct {
 // CreateAccount creates an account with its owner. Service identities and
 // the host's staff may create accounts.
 func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (Result, error) {
+	if err := in.validate(); err != nil {
+		return Result{}, err
+	}
 	if err := validName("account id", in.ID); err != nil {
 		return Result{}, err
 	}
@@ -179,6 +182,9 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 // TransferOwnership makes member `to` an owner and the acting owner a
 // member holding keep (nothing: the previous owner leaves), in one write.
 func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID, to string, keep *Access) (Result, error) {
+	if err := s.checkGrantee("new owner id", to, keep); err != nil {
+		return Result{}, err
+	}
 	if actor.isSystem() {
 		return Result{}, invalidf("ownership is transferred by the owner; a service identity uses AddOwner and RemoveMember")
 	}
@@ -234,6 +240,9 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 // AddOwner makes a member an additional owner. Only owners (or a service
 // identity) add owners.
 func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+	if err := validName("user id", userID); err != nil {
+		return Result{}, err
+	}
 	_, st, err := s.loadAccount(ctx, accountID)
 	if err != nil {
 		return Result{}, err

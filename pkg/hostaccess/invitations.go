@@ -22,9 +22,12 @@ import (
 // NormalizeEmail trims and lower-cases an address after checking it is one:
 // invitations are bound to the normalised address.
 func NormalizeEmail(s string) (string, error) {
+	if err := checkEmailText("e-mail address", s); err != nil {
+		return "", err
+	}
 	addr, err := mail.ParseAddress(strings.TrimSpace(s))
 	if err != nil || addr.Name != "" || !strings.Contains(addr.Address, "@") {
-		return "", invalidf("%q is not an e-mail address", s)
+		return "", invalidf("%s is not an e-mail address", quoteShort(s))
 	}
 	return strings.ToLower(addr.Address), nil
 }
@@ -88,6 +91,9 @@ type InvitationLink struct {
 // An administrator invitation takes a seat under the account's cap until it
 // is accepted, revoked or expires.
 func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
+	if err := s.checkAccess(&access); err != nil {
+		return InvitationLink{}, err
+	}
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return InvitationLink{}, err
@@ -251,6 +257,9 @@ func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID st
 // pendingInvitation loads an invitation an actor wants to revoke or
 // regenerate, checking the actor manages the account's users.
 func (s *Service) pendingInvitation(ctx context.Context, actor Actor, id string) (directory.Invitation, *accountState, directory.Account, error) {
+	if err := validObjectID("invitation id", id); err != nil {
+		return directory.Invitation{}, nil, directory.Account{}, err
+	}
 	inv, err := s.dir.GetInvitation(ctx, id)
 	if err != nil {
 		return directory.Invitation{}, nil, directory.Account{}, fromDirectory(err, "invitation "+id)
@@ -337,6 +346,9 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) 
 // RegenerateInvitation replaces an invitation's link with a new one (and a
 // new expiry): the old link stops working at once.
 func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id string) (InvitationLink, error) {
+	if err := validObjectID("invitation id", id); err != nil {
+		return InvitationLink{}, err
+	}
 	inv, err := s.dir.GetInvitation(ctx, id)
 	if err != nil {
 		return InvitationLink{}, fromDirectory(err, "invitation "+id)
@@ -431,7 +443,7 @@ type Acceptance struct {
 // the token, if the login's verified e-mail is the invited one. The
 // invitation is consumed in the same write: it works once.
 func (s *Service) AcceptInvitation(ctx context.Context, token string, login Login) (Acceptance, error) {
-	if err := validName("user id", login.UserID); err != nil {
+	if err := login.validate(token); err != nil {
 		return Acceptance{}, err
 	}
 	if strings.TrimSpace(token) == "" {

@@ -145,6 +145,9 @@ func (s *Service) ListMembers(ctx context.Context, actor Actor, accountID string
 // effect at once. Only holders of user management change rights, only
 // within what they hold themselves, and never raising their own.
 func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, error) {
+	if err := s.checkGrantee("user id", userID, &access); err != nil {
+		return Result{}, err
+	}
 	access, err := access.normalize()
 	if err != nil {
 		return Result{}, err
@@ -199,6 +202,9 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 // else needs user management, and removing an owner needs an owner. The
 // last owner can never be removed.
 func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+	if err := validName("user id", userID); err != nil {
+		return Result{}, err
+	}
 	_, st, err := s.loadAccount(ctx, accountID)
 	if err != nil {
 		return Result{}, err
