@@ -24,6 +24,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeUnauthenticated  = "unauthenticated"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeUnsupportedMedia = "unsupported_media_type"
 )
 
 // problemKind is how one stable code is answered.
@@ -55,6 +56,7 @@ var problemKinds = map[string]problemKind{
 	codeInternal:              {http.StatusInternalServerError, "Internal error"},
 	codeUnauthenticated:       {http.StatusUnauthorized, "Unauthenticated"},
 	codeMethodNotAllowed:      {http.StatusMethodNotAllowed, "Method not allowed"},
+	codeUnsupportedMedia:      {http.StatusUnsupportedMediaType, "Unsupported media type"},
 }
 
 // Problem is an RFC 9457 problem detail.
@@ -76,6 +78,10 @@ func (e *apiError) Error() string { return e.code + ": " + e.detail }
 
 func invalidArgument(format string, args ...any) error {
 	return &apiError{code: codeInvalidArgument, detail: fmt.Sprintf(format, args...)}
+}
+
+func unsupportedMediaType(format string, args ...any) error {
+	return &apiError{code: codeUnsupportedMedia, detail: fmt.Sprintf(format, args...)}
 }
 
 // codeOf gives err's stable code: ours first, then the domain's.

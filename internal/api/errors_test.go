@@ -156,6 +156,12 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 		{
 			name: "an unknown invitation", status: 404, code: "not_found",
 			call: func(*testing.T) response {
+				return c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": "acme/0123456789abcdef"})
+			},
+		},
+		{
+			name: "a malformed invitation id", status: 400, code: "invalid_argument", detail: `invitation id "acme/nope"`,
+			call: func(*testing.T) response {
 				return c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": "acme/nope"})
 			},
 		},
@@ -178,7 +184,7 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 			},
 		},
 		{
-			name: "an unknown nested field", status: 400, code: "invalid_argument", detail: `unknown field "everything"`,
+			name: "an unknown nested field", status: 400, code: "invalid_argument", detail: `unknown field "access.technical.everything"`,
 			call: func(*testing.T) response {
 				return c.call("POST", "/v1/accounts/acme/invitations", "user:alice", `{"email":"x@example.com","access":{"technical":{"everything":true}}}`)
 			},
@@ -220,7 +226,7 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 			},
 		},
 		{
-			name: "not an object", status: 400, code: "invalid_argument", detail: "want an object, got array",
+			name: "not an object", status: 400, code: "invalid_argument", detail: "want a JSON object, got an array",
 			call: func(*testing.T) response { return c.call("POST", "/v1/check", "", `["account:acme"]`) },
 		},
 		{
@@ -303,7 +309,7 @@ func TestErrorMapping(t *testing.T) {
 		"admin_cap_reached": 409, "conflict": 409, "invitation_expired": 410, "invitation_revoked": 410,
 		"invitation_regenerated": 410, "invitation_used": 410, "invitation_not_pending": 409,
 		"invitation_not_found": 404, "email_mismatch": 403, "email_not_verified": 403, "unavailable": 503,
-		"internal": 500, "unauthenticated": 401, "method_not_allowed": 405,
+		"internal": 500, "unauthenticated": 401, "method_not_allowed": 405, "unsupported_media_type": 415,
 	}
 	require.Len(t, problemKinds, len(spec))
 	for code, status := range spec {

@@ -8,7 +8,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"path"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -57,15 +60,24 @@ func NewHandler(svc *hostaccess.Service, keys map[string]string, logger *zap.Log
 }
 
 // ServeHTTP routes the request, answering unknown routes and methods with
-// problem+json rather than ServeMux's plain text.
+// problem+json rather than ServeMux's plain text, and never redirecting: a
+// path with empty, "." or ".." segments is refused (ServeMux would answer
+// a redirect to its cleaned form, which a client may follow with another
+// method or without its body).
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern != "" {
+	if p := r.URL.Path; p != cleanPath(p) {
+		writeProblem(w, codeInvalidArgument, problemKinds[codeInvalidArgument],
+			fmt.Sprintf("path %s is not canonical: no empty, . or .. segments", strconv.Quote(p)))
+		return
+	}
+	h, _ := s.mux.Handler(r)
+	if isRoute(h) {
 		s.mux.ServeHTTP(w, r) // sets r.Pattern and the path values
 		return
 	}
 	// Let the mux decide between 404 and 405 (it knows the Allow list),
-	// and answer its verdict in our format.
+	// and answer its verdict in our format. Anything else it would answer
+	// (a redirect adding a trailing slash) is a route that does not exist.
 	probe := &statusProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
@@ -74,6 +86,19 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProblem(w, codeNotFound, problemKinds[codeNotFound], "no route "+r.Method+" "+r.URL.Path)
+}
+
+// cleanPath is p as ServeMux cleans it: rooted, no empty, "." or ".."
+// segments, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // statusProbe records the status and headers a handler would write.
@@ -97,10 +122,20 @@ func (p *statusProbe) WriteHeader(status int) {
 	}
 }
 
+// routeHandler serves one route of the table.
+type routeHandler struct{ http.HandlerFunc }
+
+// isRoute reports whether ServeMux found one of the routes, rather than
+// one of its own answers (404, 405, a redirect).
+func isRoute(h http.Handler) bool {
+	_, ok := h.(routeHandler)
+	return ok
+}
+
 // wrap authenticates the caller, reads the actor the route needs, runs the
 // route and encodes its answer.
 func (s *server) wrap(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return routeHandler{func(w http.ResponseWriter, r *http.Request) {
 		var actor hostaccess.Actor
 		if rt.access != public {
 			caller, ok := s.authenticate(r)
@@ -124,7 +159,7 @@ func (s *server) wrap(rt route) http.Handler {
 			return
 		}
 		writeJSON(w, status, body)
-	})
+	}}
 }
 
 // authenticate returns the name of the service whose key the request

@@ -52,9 +52,9 @@ func newAccountCreateCommand(streams Streams) *cobra.Command {
 				return printDone(streams.Out, f, res, "account %s created, owned by %s", in.ID, in.OwnerID)
 			})
 		})
-	cmd.Example = `  hostaccess account create acme --owner alice --owner-email alice@acme.example --name "Acme Ltd"
-  hostaccess account create acme --owner alice --host nordhost                   # managed: delegated by default
-  hostaccess account create acme --owner alice --host nordhost --delegated=false # managed, delegation off`
+	cmd.Example = `  hostaccess account create acme --owner alice --owner-email alice@acme.example --name "Acme Ltd" --actor service
+  hostaccess account create acme --owner alice --host nordhost --actor service                   # managed: delegated by default
+  hostaccess account create acme --owner alice --host nordhost --delegated=false --actor service # managed, delegation off`
 	cmd.Flags().StringVar(&in.OwnerID, "owner", "", "user id of the owner (required)")
 	cmd.Flags().StringVar(&in.OwnerEmail, "owner-email", "", "e-mail address of the owner")
 	cmd.Flags().StringVar(&in.OwnerName, "owner-name", "", "display name of the owner")

@@ -92,8 +92,8 @@ func newRecipientsCommand(streams Streams) *cobra.Command {
 				return printTable(streams.Out, []string{"KIND", "ID", "NAME", "EMAIL"}, rows)
 			})
 		})
-	cmd.Example = `  hostaccess recipients acme billing
-  hostaccess recipients acme renewals --product site`
+	cmd.Example = `  hostaccess recipients acme billing --actor user:alice
+  hostaccess recipients acme renewals --product site --actor service`
 	cmd.Flags().StringVar(&product, "product", "", "notices about this product (renewals and technical only)")
 	return cmd
 }
@@ -123,7 +123,7 @@ func newWhoCanCommand(streams Streams) *cobra.Command {
 				return printTable(streams.Out, []string{"SUBJECT", "THROUGH"}, rows)
 			})
 		})
-	cmd.Example = `  hostaccess who-can product:acme/shop manage
+	cmd.Example = `  hostaccess who-can product:acme/shop manage --actor service
   hostaccess who-can account:acme pay_invoices --actor user:alice`
 	return cmd
 }

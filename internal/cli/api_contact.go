@@ -109,7 +109,7 @@ func newContactAddCommand(streams Streams) *cobra.Command {
 				return printDone(streams.Out, f, created, "contact %s added to %s", created.Contact.ID, args[0])
 			})
 		})
-	cmd.Example = `  hostaccess contact add acme --name "Bob Books" --email bob@acme.example --notify billing --notify renewals`
+	cmd.Example = `  hostaccess contact add acme --name "Bob Books" --email bob@acme.example --notify billing --notify renewals --actor user:alice`
 	cf.register(cmd)
 	return cmd
 }
@@ -151,7 +151,7 @@ func newContactEditCommand(streams Streams) *cobra.Command {
 				return printDone(streams.Out, f, res, "contact %s updated", id)
 			})
 		})
-	cmd.Example = `  hostaccess contact edit acme acme/Xy12 --notify billing --notify support --support=false`
+	cmd.Example = `  hostaccess contact edit acme acme/Xy12 --notify billing --notify support --support=false --actor user:alice`
 	cf.register(cmd)
 	return cmd
 }

@@ -23,12 +23,19 @@ type apiFlags struct {
 	actor   string
 	timeout time.Duration
 	output  string
+	// noActor marks a command that acts for nobody (accept: the login in
+	// the body accepts): it has no --actor.
+	noActor bool
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.url, "api-url", "http://localhost:8080", "base URL of the hostaccess HTTP API (--http-addr of serve)")
 	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-key NAME=KEY)")
-	cmd.Flags().StringVar(&f.actor, "actor", apiclient.ActorService, `who acts: "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
+	if !f.noActor {
+		// No default: a forgotten --actor must not silently act as the
+		// trusted service, which bypasses every permission check.
+		cmd.Flags().StringVar(&f.actor, "actor", "", `who acts (required): "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
+	}
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
 	registerOutput(cmd, &f.output)
 }
@@ -44,7 +51,12 @@ func (f *apiFlags) validate() error {
 	if !strings.HasPrefix(f.url, "http://") && !strings.HasPrefix(f.url, "https://") {
 		return fmt.Errorf("invalid --api-url %q: want http://HOST:PORT or https://HOST", f.url)
 	}
-	if f.actor != apiclient.ActorService {
+	switch {
+	case f.noActor:
+		return nil
+	case f.actor == "":
+		return errors.New(`--actor (or HOSTACCESS_ACTOR) is required: "user:<id>" to act as that person, checked against their permissions, or "service" to act as the calling service, trusted for everything`)
+	case f.actor != apiclient.ActorService:
 		id, ok := strings.CutPrefix(f.actor, "user:")
 		if !ok || id == "" || strings.ContainsAny(id, " \t/:") {
 			return fmt.Errorf("invalid --actor %q: use user:<id> or service", f.actor)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,11 +72,16 @@ func TestBadValuesAreRefusedBeforeAnyRequest(t *testing.T) {
 		{"negative limit", []string{"audit", "acme", "--limit", "-1"}, "invalid --limit -1"},
 		{"not an integer flag", []string{"audit", "acme", "--limit", "ten"}, `invalid argument "ten" for "--limit" flag`},
 		{"no such flag", []string{"product", "list", "acme", "--verbose"}, "unknown flag: --verbose"},
+		{"accept takes no actor", []string{"invite", "accept", "tok", "--user", "carol", "--email", "c@example.com", "--actor", "service"}, "unknown flag: --actor"},
 		{"missing argument", []string{"product", "add", "acme"}, "accepts 2 arg(s), received 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, append(tt.args, "--api-url", url, "--api-key", "k")...)
+			args := append(tt.args, "--api-url", url, "--api-key", "k")
+			if !slices.Contains(args, "--actor") && !slices.Contains(args, "accept") {
+				args = append(args, "--actor", "service")
+			}
+			r := runCLI(t, args...)
 			require.Equal(t, cli.ExitError, r.code)
 			require.Empty(t, r.out)
 			require.True(t, strings.HasPrefix(r.errOut, "error: "), r.errOut)
@@ -83,6 +89,38 @@ func TestBadValuesAreRefusedBeforeAnyRequest(t *testing.T) {
 			require.Empty(t, seen(), "no request may be made")
 		})
 	}
+}
+
+// TestActorIsRequired: without --actor no command acts, not even as the
+// trusted service (the old default, which bypassed every check).
+func TestActorIsRequired(t *testing.T) {
+	url, seen := fakeAPI(t, http.StatusOK, `{"products":[],"members":[]}`)
+	t.Setenv("HOSTACCESS_ACTOR", "")
+	for _, args := range [][]string{
+		{"product", "list", "acme"},
+		{"member", "set", "acme", "carol", "--right", "billing"},
+		{"account", "create", "acme", "--owner", "alice"},
+		{"invite", "revoke", "acme/0123456789abcdef"},
+		{"who-can", "account:acme", "view"},
+		{"accounts", "carol"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runCLI(t, append(args, "--api-url", url, "--api-key", "k")...)
+			require.Equal(t, cli.ExitError, r.code)
+			require.Empty(t, r.out)
+			require.True(t, strings.HasPrefix(r.errOut, "error: --actor (or HOSTACCESS_ACTOR) is required: "), r.errOut)
+			require.Empty(t, seen(), "no request may be made")
+		})
+	}
+	// Explicit actors work, the trusted service included.
+	for _, actor := range []string{"service", "user:alice"} {
+		r := runCLI(t, "product", "list", "acme", "--api-url", url, "--api-key", "k", "--actor", actor)
+		require.Equal(t, cli.ExitOK, r.code, r.errOut)
+	}
+	got := seen()
+	require.Len(t, got, 2)
+	require.Equal(t, "service", got[0].actor)
+	require.Equal(t, "user:alice", got[1].actor)
 }
 
 func TestAPIKeyIsRequired(t *testing.T) {
@@ -170,7 +208,11 @@ func TestRequestsSent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url, seen := fakeAPI(t, http.StatusOK, `{}`)
-			r := runCLI(t, append(tt.args, "--api-url", url, "--api-key", "k", "-o", "json")...)
+			args := append(tt.args, "--api-url", url, "--api-key", "k", "-o", "json")
+			if !slices.Contains(args, "accept") {
+				args = append(args, "--actor", "service")
+			}
+			r := runCLI(t, args...)
 			require.Equal(t, cli.ExitOK, r.code, r.errOut)
 			got := seen()
 			require.Len(t, got, 1)
@@ -193,7 +235,7 @@ func TestUnreachableServer(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 
-	r := runCLI(t, "member", "list", "acme", "--api-url", url, "--api-key", "k")
+	r := runCLI(t, "member", "list", "acme", "--api-url", url, "--api-key", "k", "--actor", "service")
 	require.Equal(t, cli.ExitError, r.code)
 	require.True(t, strings.HasPrefix(r.errOut, "error: cannot reach hostaccess at "+url+": "), r.errOut)
 }
@@ -204,7 +246,7 @@ func TestContactEditKeepsWhatIsNotGiven(t *testing.T) {
 	url, seen := fakeAPI(t, http.StatusOK, `{"contacts":[{"id":"acme/-x1","name":"Bob","email":"b@example.com","notifications":["billing"],"support_access":true}]}`)
 
 	// A short id starting with "-" goes after "--".
-	r := runCLI(t, "contact", "edit", "acme", "--phone", "+41 22", "--support=false", "--api-url", url, "--api-key", "k", "--", "-x1")
+	r := runCLI(t, "contact", "edit", "acme", "--phone", "+41 22", "--support=false", "--api-url", url, "--api-key", "k", "--actor", "service", "--", "-x1")
 	require.Equal(t, cli.ExitOK, r.code, r.errOut)
 	require.Equal(t, "contact acme/-x1 updated\n", r.out)
 	got := seen()
@@ -215,7 +257,7 @@ func TestContactEditKeepsWhatIsNotGiven(t *testing.T) {
 	require.Equal(t, "/v1/accounts/acme/contacts/acme/-x1", got[1].path)
 	require.JSONEq(t, `{"name":"Bob","email":"b@example.com","phone":"+41 22","notifications":["billing"]}`, got[1].body)
 
-	r = runCLI(t, "contact", "edit", "acme", "acme/nope", "--name", "X", "--api-url", url, "--api-key", "k")
+	r = runCLI(t, "contact", "edit", "acme", "acme/nope", "--name", "X", "--api-url", url, "--api-key", "k", "--actor", "service")
 	require.Equal(t, cli.ExitError, r.code)
 	require.Equal(t, "error: account acme has no contact acme/nope (see contact list)\n", r.errOut)
 	require.Len(t, seen(), 3, "no update of a contact that is not there")

@@ -42,7 +42,7 @@ func newInviteCreateCommand(streams Streams) *cobra.Command {
 			})
 		})
 	cmd.Example = `  hostaccess invite create acme carol@example.com --right billing --actor user:alice
-  hostaccess invite create acme dave@example.com --tag client-x --expires 2026-12-31T00:00:00Z`
+  hostaccess invite create acme dave@example.com --tag client-x --expires 2027-06-30T00:00:00Z --actor user:alice`
 	af.register(cmd)
 	return cmd
 }
@@ -120,7 +120,7 @@ func newInviteRegenerateCommand(streams Streams) *cobra.Command {
 }
 
 func newInviteAcceptCommand(streams Streams) *cobra.Command {
-	f := &apiFlags{}
+	f := &apiFlags{noActor: true} // the login in the body accepts
 	var login hostaccess.Login
 	cmd := newAPILeaf("accept TOKEN --user U --email E", "Accept an invitation for a login (what the panel does when the link is opened)", cobra.ExactArgs(1), f,
 		func(cmd *cobra.Command, args []string) error {

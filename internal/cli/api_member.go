@@ -62,7 +62,7 @@ func newMemberSetCommand(streams Streams) *cobra.Command {
 			})
 		})
 	cmd.Example = `  hostaccess member set acme carol --right billing --right support --actor user:alice
-  hostaccess member set acme dave --tag client-x --view-product site`
+  hostaccess member set acme dave --tag client-x --view-product site --actor user:alice`
 	af.register(cmd)
 	return cmd
 }

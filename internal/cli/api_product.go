@@ -63,7 +63,7 @@ func newProductAddCommand(streams Streams) *cobra.Command {
 				return printDone(streams.Out, f, res, "product %s/%s added", args[0], args[1])
 			})
 		})
-	cmd.Example = `  hostaccess product add acme shop --tag client-x --group web`
+	cmd.Example = `  hostaccess product add acme shop --tag client-x --group web --actor service`
 	cmd.Flags().StringSliceVar(&groups, "group", nil, "put the product in this group (repeatable)")
 	cmd.Flags().StringSliceVar(&tags, "tag", nil, "tag the product (repeatable)")
 	return cmd

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -103,10 +104,10 @@ func TestSeedsStory(t *testing.T) {
 
 	// The provider's platform creates the account and its products.
 	require.Equal(t, "account acme created, owned by alice\n",
-		st.ok(t, "account", "create", "acme", "--owner", "alice", "--owner-email", "alice@acme.example", "--name", "Acme Ltd"))
-	require.Equal(t, "product acme/site added\n", st.ok(t, "product", "add", "acme", "site", "--tag", "client-x"))
-	st.ok(t, "product", "add", "acme", "shop", "--tag", "client-x", "--group", "web")
-	products := st.ok(t, "product", "list", "acme")
+		st.ok(t, "account", "create", "acme", "--owner", "alice", "--owner-email", "alice@acme.example", "--name", "Acme Ltd", "--actor", "service"))
+	require.Equal(t, "product acme/site added\n", st.ok(t, "product", "add", "acme", "site", "--tag", "client-x", "--actor", "service"))
+	st.ok(t, "product", "add", "acme", "shop", "--tag", "client-x", "--group", "web", "--actor", "service")
+	products := st.ok(t, "product", "list", "acme", "--actor", "service")
 	require.Regexp(t, `(?m)^NAME\s+ID\s+GROUPS\s+TAGS\s*$`, products)
 	require.Regexp(t, `(?m)^site\s+acme/site\s+-\s+client-x\s*$`, products)
 	require.Regexp(t, `(?m)^shop\s+acme/shop\s+web\s+client-x\s*$`, products)
@@ -157,20 +158,20 @@ func TestSeedsStory(t *testing.T) {
 	st.refused(t, "escalation", "member", "set", "acme", "carol", "--right", "billing", "--right", "user_management", "--right", "support", "--actor", "user:carol")
 	// Narrowing takes effect at once.
 	st.ok(t, "member", "set", "acme", "carol", "--right", "billing", "--actor", "user:alice")
-	narrowed := lineWith(t, st.ok(t, "member", "list", "acme"), "carol")
+	narrowed := lineWith(t, st.ok(t, "member", "list", "acme", "--actor", "service"), "carol")
 	require.Regexp(t, `member\s+billing\s*$`, narrowed)
 	st.refused(t, "forbidden", "invite", "create", "acme", "dave@example.com", "--right", "billing", "--actor", "user:carol")
 
 	// The account can never lose its last owner.
-	errLine := st.refused(t, "last_owner", "member", "remove", "acme", "alice")
+	errLine := st.refused(t, "last_owner", "member", "remove", "acme", "alice", "--actor", "service")
 	require.Contains(t, errLine, "alice is the last owner of acme")
 
 	// A contact receives billing notices, next to the owner.
 	added := st.ok(t, "contact", "add", "acme", "--name", "Bob Books", "--email", "Bob@Acme.example", "--notify", "billing", "--actor", "user:alice")
 	require.Regexp(t, `^contact acme/\S+ added to acme\n$`, added)
 	contactID := strings.Fields(added)[1]
-	require.Regexp(t, `(?m)^`+contactID+`\s+Bob Books\s+bob@acme\.example\s+-\s+billing\s+no\s*$`, st.ok(t, "contact", "list", "acme"))
-	recipients := st.ok(t, "recipients", "acme", "billing")
+	require.Regexp(t, `(?m)^`+contactID+`\s+Bob Books\s+bob@acme\.example\s+-\s+billing\s+no\s*$`, st.ok(t, "contact", "list", "acme", "--actor", "service"))
+	recipients := st.ok(t, "recipients", "acme", "billing", "--actor", "service")
 	require.Regexp(t, `(?m)^KIND\s+ID\s+NAME\s+EMAIL\s*$`, recipients)
 	require.Regexp(t, `(?m)^user\s+alice\s+-\s+alice@acme\.example\s*$`, recipients)
 	require.Regexp(t, `(?m)^contact\s+`+contactID+`\s+Bob Books\s+bob@acme\.example\s*$`, recipients)
@@ -178,9 +179,9 @@ func TestSeedsStory(t *testing.T) {
 
 	// Editing changes only what is given. (A short id works too, but a
 	// random one may start with "-": the full id is safe on a command line.)
-	require.Equal(t, "contact "+contactID+" updated\n", st.ok(t, "contact", "edit", "acme", contactID, "--notify", "renewals", "--support"))
-	require.Regexp(t, `(?m)^`+contactID+`\s+Bob Books\s+bob@acme\.example\s+-\s+renewals\s+yes\s*$`, st.ok(t, "contact", "list", "acme"))
-	require.NotContains(t, st.ok(t, "recipients", "acme", "billing"), "Bob")
+	require.Equal(t, "contact "+contactID+" updated\n", st.ok(t, "contact", "edit", "acme", contactID, "--notify", "renewals", "--support", "--actor", "service"))
+	require.Regexp(t, `(?m)^`+contactID+`\s+Bob Books\s+bob@acme\.example\s+-\s+renewals\s+yes\s*$`, st.ok(t, "contact", "list", "acme", "--actor", "service"))
+	require.NotContains(t, st.ok(t, "recipients", "acme", "billing", "--actor", "service"), "Bob")
 
 	// Who can manage the shop: the owner, and Carol once her scope holds the tag.
 	st.ok(t, "member", "set", "acme", "carol", "--right", "billing", "--tag", "client-x", "--actor", "user:alice")
@@ -191,17 +192,17 @@ func TestSeedsStory(t *testing.T) {
 	var holders struct {
 		Holders []hostaccess.Holder `json:"holders"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "who-can", "product:acme/shop", "manage", "-o", "json")), &holders))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "who-can", "product:acme/shop", "manage", "-o", "json", "--actor", "service")), &holders))
 	require.Len(t, holders.Holders, 2)
 	// Untagging removes that reach at once.
-	require.Equal(t, "product acme/shop no longer tagged client-x\n", st.ok(t, "product", "untag", "acme", "shop", "client-x"))
-	require.NotContains(t, st.ok(t, "who-can", "product:acme/shop", "manage"), "carol")
+	require.Equal(t, "product acme/shop no longer tagged client-x\n", st.ok(t, "product", "untag", "acme", "shop", "client-x", "--actor", "service"))
+	require.NotContains(t, st.ok(t, "who-can", "product:acme/shop", "manage", "--actor", "service"), "carol")
 
 	// Removing Carol ends her access; she has no account left to switch to.
 	require.Equal(t, "carol removed from acme\n", st.ok(t, "member", "remove", "acme", "carol", "--actor", "user:alice"))
-	require.NotContains(t, st.ok(t, "member", "list", "acme"), "carol")
+	require.NotContains(t, st.ok(t, "member", "list", "acme", "--actor", "service"), "carol")
 	var switchList hostaccess.SwitchList
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "accounts", "carol", "-o", "json")), &switchList))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "accounts", "carol", "-o", "json", "--actor", "service")), &switchList))
 	require.Empty(t, switchList.Accounts)
 	require.Nil(t, switchList.Single)
 
@@ -215,86 +216,88 @@ func TestSeedsStory(t *testing.T) {
 
 func TestInvitationLifecycle(t *testing.T) {
 	st := startAPI(t)
-	st.ok(t, "account", "create", "acme", "--owner", "alice")
-	st.ok(t, "product", "add", "acme", "site")
+	st.ok(t, "account", "create", "acme", "--owner", "alice", "--actor", "service")
+	st.ok(t, "product", "add", "acme", "site", "--actor", "service")
 
 	// The table shows the link to send.
-	created := st.ok(t, "invite", "create", "acme", "dave@example.com", "--product", "site", "--view-product", "site", "--expires", "2099-01-01T00:00:00Z")
-	require.Regexp(t, `(?m)^access:\s+technical: product site, view: product site \(until 2099-01-01T00:00:00Z\)$`, created)
+	// An expiry within the 10 years a grant may run.
+	until := time.Now().UTC().AddDate(1, 0, 0).Truncate(time.Second).Format(time.RFC3339)
+	created := st.ok(t, "invite", "create", "acme", "dave@example.com", "--product", "site", "--view-product", "site", "--expires", until, "--actor", "service")
+	require.Regexp(t, `(?m)^access:\s+technical: product site, view: product site \(until `+until+`\)$`, created)
 	token := strings.TrimSpace(strings.TrimPrefix(lineWith(t, created, "token:"), "token:"))
 	require.Regexp(t, `(?m)^url:\s+https://panel\.example\.com/invite/`+token+`$`, created)
 	first := strings.TrimSpace(strings.TrimPrefix(lineWith(t, created, "invitation:"), "invitation:"))
 
 	// A new link replaces the old one.
 	var regenerated hostaccess.InvitationLink
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "regenerate", first, "-o", "json")), &regenerated))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "regenerate", first, "-o", "json", "--actor", "service")), &regenerated))
 	require.NotEqual(t, token, regenerated.Token)
 	st.refused(t, "invitation_regenerated", "invite", "accept", token, "--user", "dave", "--email", "dave@example.com", "--email-verified")
 
-	require.Equal(t, "invitation "+regenerated.Invitation.ID+" revoked\n", st.ok(t, "invite", "revoke", regenerated.Invitation.ID))
+	require.Equal(t, "invitation "+regenerated.Invitation.ID+" revoked\n", st.ok(t, "invite", "revoke", regenerated.Invitation.ID, "--actor", "service"))
 	st.refused(t, "invitation_revoked", "invite", "accept", regenerated.Token, "--user", "dave", "--email", "dave@example.com", "--email-verified")
-	st.refused(t, "invitation_revoked", "invite", "revoke", regenerated.Invitation.ID)
-	list := st.ok(t, "invite", "list", "acme")
+	st.refused(t, "invitation_revoked", "invite", "revoke", regenerated.Invitation.ID, "--actor", "service")
+	list := st.ok(t, "invite", "list", "acme", "--actor", "service")
 	require.Contains(t, lineWith(t, list, first), "superseded")
 	require.Contains(t, lineWith(t, list, regenerated.Invitation.ID), "revoked")
 
 	var invitations struct {
 		Invitations []hostaccess.Invitation `json:"invitations"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "list", "acme", "--output", "json")), &invitations))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "list", "acme", "--output", "json", "--actor", "service")), &invitations))
 	require.Len(t, invitations.Invitations, 2)
 }
 
 func TestAccountAdministration(t *testing.T) {
 	st := startAPI(t)
-	st.ok(t, "account", "create", "acme", "--owner", "alice")
-	st.ok(t, "account", "create", "nordacme", "--owner", "erin", "--host", "nordhost", "--delegated")
+	st.ok(t, "account", "create", "acme", "--owner", "alice", "--actor", "service")
+	st.ok(t, "account", "create", "nordacme", "--owner", "erin", "--host", "nordhost", "--delegated", "--actor", "service")
 
-	require.Equal(t, "account nordacme: delegation off\n", st.ok(t, "delegation", "off", "nordacme"))
-	st.refused(t, "invalid_argument", "delegation", "on", "acme")
-	require.Equal(t, "account acme: administrator cap set to 5\n", st.ok(t, "account", "admin-cap", "acme", "5"))
-	require.JSONEq(t, `{"account_id":"acme","admin_cap":2}`, st.ok(t, "account", "admin-cap", "acme", "2", "-o", "json"))
-	st.refused(t, "invalid_argument", "account", "admin-cap", "acme", "1000")
+	require.Equal(t, "account nordacme: delegation off\n", st.ok(t, "delegation", "off", "nordacme", "--actor", "service"))
+	st.refused(t, "invalid_argument", "delegation", "on", "acme", "--actor", "service")
+	require.Equal(t, "account acme: administrator cap set to 5\n", st.ok(t, "account", "admin-cap", "acme", "5", "--actor", "service"))
+	require.JSONEq(t, `{"account_id":"acme","admin_cap":2}`, st.ok(t, "account", "admin-cap", "acme", "2", "-o", "json", "--actor", "service"))
+	st.refused(t, "invalid_argument", "account", "admin-cap", "acme", "1000", "--actor", "service")
 
 	// Ownership is handed over by the owner, to a member.
 	var link hostaccess.InvitationLink
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "create", "acme", "fay@example.com", "--right", "support", "-o", "json")), &link))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "invite", "create", "acme", "fay@example.com", "--right", "support", "-o", "json", "--actor", "service")), &link))
 	st.ok(t, "invite", "accept", link.Token, "--user", "fay", "--email", "fay@example.com", "--email-verified")
-	st.refused(t, "invalid_argument", "account", "transfer", "acme", "--to", "fay")
+	st.refused(t, "invalid_argument", "account", "transfer", "acme", "--to", "fay", "--actor", "service")
 	st.refused(t, "not_found", "account", "transfer", "acme", "--to", "gus", "--actor", "user:alice")
 	require.Equal(t, "account acme now owned by fay\n", st.ok(t, "account", "transfer", "acme", "--to", "fay", "--actor", "user:alice"))
-	require.Regexp(t, `(?m)^fay\s.*owner`, st.ok(t, "member", "list", "acme"))
-	require.NotContains(t, st.ok(t, "member", "list", "acme"), "alice")
+	require.Regexp(t, `(?m)^fay\s.*owner`, st.ok(t, "member", "list", "acme", "--actor", "service"))
+	require.NotContains(t, st.ok(t, "member", "list", "acme", "--actor", "service"), "alice")
 
 	st.refused(t, "forbidden", "account", "close", "acme", "--actor", "user:alice")
 	require.Equal(t, "account acme closed\n", st.ok(t, "account", "close", "acme", "--actor", "user:fay"))
-	st.refused(t, "not_found", "product", "list", "acme")
+	st.refused(t, "not_found", "product", "list", "acme", "--actor", "service")
 
-	st.refused(t, "conflict", "account", "create", "nordacme", "--owner", "zed")
+	st.refused(t, "conflict", "account", "create", "nordacme", "--owner", "zed", "--actor", "service")
 
-	r := runCLI(t, "product", "list", "nordacme", "--api-url", st.url, "--api-key", "wrong")
+	r := runCLI(t, "product", "list", "nordacme", "--api-url", st.url, "--api-key", "wrong", "--actor", "service")
 	require.Equal(t, cli.ExitError, r.code)
 	require.Equal(t, "error: send a configured API key as Authorization: Bearer <key> (unauthenticated)\n", r.errOut)
 }
 
 func TestProductCommands(t *testing.T) {
 	st := startAPI(t)
-	st.ok(t, "account", "create", "acme", "--owner", "alice")
-	st.ok(t, "product", "add", "acme", "site")
-	st.refused(t, "conflict", "product", "add", "acme", "site")
+	st.ok(t, "account", "create", "acme", "--owner", "alice", "--actor", "service")
+	st.ok(t, "product", "add", "acme", "site", "--actor", "service")
+	st.refused(t, "conflict", "product", "add", "acme", "site", "--actor", "service")
 
-	require.Equal(t, "product acme/site tagged vip\n", st.ok(t, "product", "tag", "acme", "site", "vip"))
-	require.Equal(t, "product acme/site now in group web\n", st.ok(t, "product", "group", "acme", "site", "web"))
-	require.Regexp(t, `(?m)^site\s+acme/site\s+web\s+vip\s*$`, st.ok(t, "product", "list", "acme"))
-	require.Equal(t, "product acme/site no longer in group web\n", st.ok(t, "product", "ungroup", "acme", "site", "web"))
+	require.Equal(t, "product acme/site tagged vip\n", st.ok(t, "product", "tag", "acme", "site", "vip", "--actor", "service"))
+	require.Equal(t, "product acme/site now in group web\n", st.ok(t, "product", "group", "acme", "site", "web", "--actor", "service"))
+	require.Regexp(t, `(?m)^site\s+acme/site\s+web\s+vip\s*$`, st.ok(t, "product", "list", "acme", "--actor", "service"))
+	require.Equal(t, "product acme/site no longer in group web\n", st.ok(t, "product", "ungroup", "acme", "site", "web", "--actor", "service"))
 
 	var products struct {
 		Products []hostaccess.Product `json:"products"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "product", "list", "acme", "-o", "json")), &products))
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "product", "list", "acme", "-o", "json", "--actor", "service")), &products))
 	require.Equal(t, []hostaccess.Product{{ID: "acme/site", Name: "site", Tags: []string{"vip"}}}, products.Products)
 
-	require.Equal(t, "product acme/site removed\n", st.ok(t, "product", "remove", "acme", "site"))
-	st.refused(t, "not_found", "product", "remove", "acme", "site")
-	require.JSONEq(t, `{"products":[]}`, st.ok(t, "product", "list", "acme", "-o", "json"))
+	require.Equal(t, "product acme/site removed\n", st.ok(t, "product", "remove", "acme", "site", "--actor", "service"))
+	st.refused(t, "not_found", "product", "remove", "acme", "site", "--actor", "service")
+	require.JSONEq(t, `{"products":[]}`, st.ok(t, "product", "list", "acme", "-o", "json", "--actor", "service"))
 }

@@ -119,7 +119,7 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_\-=+|]{1,200}$`)
 // validName checks an id or a name used inside object ids.
 func validName(kind, name string) error {
 	if !namePattern.MatchString(name) {
-		return invalidf("%s %q: use 1 to 200 letters, digits and _ - = + |", kind, name)
+		return invalidf("%s %s: use 1 to 200 letters, digits and _ - = + |", kind, quoteShort(name))
 	}
 	return nil
 }

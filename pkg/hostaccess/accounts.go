@@ -39,6 +39,9 @@ func Delegation(on bool) *bool { return &on }
 // CreateAccount creates an account with its owner. Service identities and
 // the host's staff may create accounts.
 func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (Result, error) {
+	if err := in.validate(); err != nil {
+		return Result{}, err
+	}
 	if err := validName("account id", in.ID); err != nil {
 		return Result{}, err
 	}
@@ -218,11 +221,11 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 // TransferOwnership makes member `to` an owner and the acting owner a
 // member holding keep (nothing: the previous owner leaves), in one write.
 func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID, to string, keep *Access) (Result, error) {
+	if err := s.checkGrantee("new owner id", to, keep); err != nil {
+		return Result{}, err
+	}
 	if actor.isSystem() {
 		return Result{}, invalidf("ownership is transferred by the owner; a service identity uses AddOwner and RemoveMember")
-	}
-	if err := validName("user id", to); err != nil {
-		return Result{}, err
 	}
 	_, st, err := s.loadAccountAs(ctx, actor, accountID, "transfer_ownership", "transfer the ownership of "+accountID)
 	if err != nil {

@@ -27,6 +27,9 @@ type Contact struct {
 }
 
 func (in ContactInput) normalize() (ContactInput, error) {
+	if err := in.validate(); err != nil {
+		return ContactInput{}, err
+	}
 	if in.Name == "" {
 		return ContactInput{}, invalidf("a contact needs a name")
 	}
@@ -152,6 +155,9 @@ func (s *Service) ListContacts(ctx context.Context, actor Actor, accountID strin
 }
 
 func (s *Service) loadContact(ctx context.Context, actor Actor, accountID, contactID string) (directory.Contact, *accountState, error) {
+	if err := validObjectID("contact id", contactID); err != nil {
+		return directory.Contact{}, nil, err
+	}
 	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_contacts", "manage the contacts of "+accountID)
 	if err != nil {
 		return directory.Contact{}, nil, err

@@ -22,9 +22,12 @@ import (
 // NormalizeEmail trims and lower-cases an address after checking it is one:
 // invitations are bound to the normalised address.
 func NormalizeEmail(s string) (string, error) {
+	if err := checkEmailText("e-mail address", s); err != nil {
+		return "", err
+	}
 	addr, err := mail.ParseAddress(strings.TrimSpace(s))
 	if err != nil || addr.Name != "" || !strings.Contains(addr.Address, "@") {
-		return "", invalidf("%q is not an e-mail address", s)
+		return "", invalidf("%s is not an e-mail address", quoteShort(s))
 	}
 	return strings.ToLower(addr.Address), nil
 }
@@ -88,6 +91,9 @@ type InvitationLink struct {
 // An administrator invitation takes a seat under the account's cap until it
 // is accepted, revoked or expires.
 func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
+	if err := s.checkAccess(&access); err != nil {
+		return InvitationLink{}, err
+	}
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return InvitationLink{}, err
@@ -288,10 +294,10 @@ func (s *Service) pendingInvitation(ctx context.Context, actor Actor, id string)
 // is authorized before anything is read: one without the right learns
 // nothing about the invitation, not even whether it exists.
 func (s *Service) invitationAs(ctx context.Context, actor Actor, id string) (directory.Invitation, directory.Account, *accountState, error) {
-	accountID, rest, ok := strings.Cut(id, "/")
-	if !ok || validName("invitation id", rest) != nil || validName("account id", accountID) != nil {
-		return directory.Invitation{}, directory.Account{}, nil, invalidf("invitation id %q: want ACCOUNT/ID as returned by invite", id)
+	if err := validObjectID("invitation id", id); err != nil {
+		return directory.Invitation{}, directory.Account{}, nil, err
 	}
+	accountID, _, _ := strings.Cut(id, "/")
 	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "manage the invitations of " + accountID}}); err != nil {
 		return directory.Invitation{}, directory.Account{}, nil, err
 	}
@@ -482,7 +488,7 @@ type Acceptance struct {
 // the token, if the login's verified e-mail is the invited one. The
 // invitation is consumed in the same write: it works once.
 func (s *Service) AcceptInvitation(ctx context.Context, token string, login Login) (Acceptance, error) {
-	if err := validName("user id", login.UserID); err != nil {
+	if err := login.validate(token); err != nil {
 		return Acceptance{}, err
 	}
 	if strings.TrimSpace(token) == "" {

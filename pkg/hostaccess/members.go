@@ -175,11 +175,11 @@ const seatAttempts = 20
 // effect at once. Only holders of user management change rights, only
 // within what they hold themselves, and never raising their own.
 func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, error) {
-	access, err := access.normalize()
-	if err != nil {
+	if err := s.checkGrantee("user id", userID, &access); err != nil {
 		return Result{}, err
 	}
-	if err := validName("user id", userID); err != nil {
+	access, err := access.normalize()
+	if err != nil {
 		return Result{}, err
 	}
 	for attempt := 1; ; attempt++ {
