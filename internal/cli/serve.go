@@ -21,6 +21,7 @@ import (
 	"github.com/hostaccess/hostaccess/internal/logging"
 	"github.com/hostaccess/hostaccess/internal/mail"
 	"github.com/hostaccess/hostaccess/internal/relfile"
+	"github.com/hostaccess/hostaccess/internal/tlsconf"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
@@ -37,6 +38,12 @@ type serveConfig struct {
 	LogFormat     string
 	Bootstrap     string
 	ShutdownGrace time.Duration
+
+	// TLS of the listeners: HTTPTLSCert/Key for the HTTP port, TLSCert/Key
+	// for both ports unless the listener's own flag is set (the gRPC
+	// port's are Engine.TLSCertPath/TLSKeyPath).
+	HTTPTLSCert, HTTPTLSKey string
+	TLSCert, TLSKey         string
 
 	// The HTTP/JSON API and invitations.
 	APIKeys           []string // NAME=KEY
@@ -83,8 +90,52 @@ func (c serveConfig) tokenEngine() string {
 // minAPIKeyLength keeps guessable keys out.
 const minAPIKeyLength = 16
 
+// grpcTLS and httpTLS are each listener's certificate and key: its own
+// flags, else --tls-cert-path / --tls-key-path.
+func (c serveConfig) grpcTLS() tlsconf.Pair {
+	return listenerTLS("grpc", c.Engine.TLSCertPath, c.Engine.TLSKeyPath, c.TLSCert, c.TLSKey)
+}
+
+func (c serveConfig) httpTLS() tlsconf.Pair {
+	return listenerTLS("http", c.HTTPTLSCert, c.HTTPTLSKey, c.TLSCert, c.TLSKey)
+}
+
+func listenerTLS(listener, cert, key, anyCert, anyKey string) tlsconf.Pair {
+	own := "--" + listener + "-tls-"
+	p := tlsconf.Pair{Cert: cert, Key: key, CertFlag: own + "cert-path", KeyFlag: own + "key-path"}
+	switch {
+	case p.Cert == "" && anyCert != "":
+		p.Cert, p.CertFlag = anyCert, "--tls-cert-path"
+	case p.Cert == "":
+		p.CertFlag += " (or --tls-cert-path)"
+	}
+	switch {
+	case p.Key == "" && anyKey != "":
+		p.Key, p.KeyFlag = anyKey, "--tls-key-path"
+	case p.Key == "":
+		p.KeyFlag += " (or --tls-key-path)"
+	}
+	return p
+}
+
+// engineConfig is the engine's configuration with the gRPC listener's
+// certificate resolved.
+func (c serveConfig) engineConfig() engine.Config {
+	e := c.Engine
+	g := c.grpcTLS()
+	e.TLSCertPath, e.TLSKeyPath = g.Cert, g.Key
+	return e
+}
+
 func (c serveConfig) Validate() error {
-	if err := c.Engine.Validate(); err != nil {
+	// The listeners' TLS first: its errors name the flags actually given.
+	if err := c.grpcTLS().Validate(); err != nil {
+		return err
+	}
+	if err := c.httpTLS().Validate(); err != nil {
+		return err
+	}
+	if err := c.engineConfig().Validate(); err != nil {
 		return err
 	}
 	if c.HTTPAddr == "" {
@@ -214,9 +265,16 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.Engine.GRPCAddr, "grpc-addr", ":50051", "address of SpiceDB's gRPC API")
 	f.StringVar(&cfg.Engine.PresharedKey, "grpc-preshared-key", "", "preshared key gRPC callers present as bearer token (required unless --insecure-no-auth)")
 	f.BoolVar(&cfg.Engine.InsecureNoAuth, "insecure-no-auth", false, "serve the gRPC API without authentication (local development only)")
+	f.StringVar(&cfg.Engine.TLSCertPath, "grpc-tls-cert-path", "", "PEM certificate (chain) serving the gRPC API over TLS; re-read when it changes")
+	f.StringVar(&cfg.Engine.TLSKeyPath, "grpc-tls-key-path", "", "PEM private key of --grpc-tls-cert-path")
+	f.StringVar(&cfg.HTTPTLSCert, "http-tls-cert-path", "", "PEM certificate (chain) serving the HTTP port over TLS (HTTPS)")
+	f.StringVar(&cfg.HTTPTLSKey, "http-tls-key-path", "", "PEM private key of --http-tls-cert-path")
+	f.StringVar(&cfg.TLSCert, "tls-cert-path", "", "PEM certificate (chain) for both the gRPC and the HTTP port, unless --grpc-/--http-tls-cert-path is set")
+	f.StringVar(&cfg.TLSKey, "tls-key-path", "", "PEM private key of --tls-cert-path")
 	f.StringVar(&cfg.Engine.SpiceDBEndpoint, "spicedb-endpoint", "", "HOST:PORT of an external SpiceDB cluster to use instead of the embedded engine")
 	f.StringVar(&cfg.Engine.SpiceDBToken, "spicedb-token", "", "preshared key of the external SpiceDB cluster")
 	f.BoolVar(&cfg.Engine.SpiceDBInsecure, "spicedb-insecure", false, "plaintext gRPC to the external SpiceDB cluster")
+	f.StringVar(&cfg.Engine.SpiceDBCAPath, "spicedb-tls-ca-path", "", "PEM authorities verifying the external SpiceDB cluster's certificate (default: the system's)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP server (/healthz, /readyz, /metrics)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.LogFormat, "log-format", logging.FormatConsole, "log format: json or console")
@@ -239,6 +297,11 @@ Stops gracefully on SIGINT or SIGTERM.`,
 
 // serve runs the engine and the HTTP server until ctx ends.
 func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
+	cfg.Engine = cfg.engineConfig()
+	httpTLS, err := cfg.httpTLS().ServerConfig()
+	if err != nil {
+		return err
+	}
 	// The directory first: the freshness tracker keeps its tokens there,
 	// and the engine reports the writes made through its API to the tracker.
 	dir, err := openDirectory(ctx, cfg, logger)
@@ -281,6 +344,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	if httpTLS != nil {
+		httpSrv.UseTLS(httpTLS)
+	}
 	dirRef.Store(&dir)
 	svc, err := newService(cfg, eng, dir, tracker, logger)
 	if err != nil {
@@ -314,7 +380,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		schemaReady.Store(true)
 		logger.Info("hostaccess is ready",
 			zap.String("grpc", cfg.Engine.GRPCAddr),
+			zap.Bool("grpc_tls", cfg.Engine.TLSCertPath != ""),
 			zap.String("http", httpSrv.Addr()),
+			zap.Bool("http_tls", httpTLS != nil),
 			zap.String("datastore", cfg.Engine.DatastoreEngine))
 		return nil
 	})
