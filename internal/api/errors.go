@@ -26,6 +26,9 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 )
 
+// codeInsufficientScope: a valid key that lacks the route's scope (keys.go).
+const codeInsufficientScope = "insufficient_scope"
+
 // problemKind is how one stable code is answered.
 type problemKind struct {
 	status int
@@ -53,6 +56,7 @@ var problemKinds = map[string]problemKind{
 	codeUnavailable:          {http.StatusServiceUnavailable, "Service unavailable"},
 	codeInternal:             {http.StatusInternalServerError, "Internal error"},
 	codeUnauthenticated:      {http.StatusUnauthorized, "Unauthenticated"},
+	codeInsufficientScope:    {http.StatusForbidden, "Insufficient scope"},
 	codeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
 }
 

@@ -30,7 +30,7 @@ type apiFlags struct {
 
 func (f *apiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.url, "api-url", "http://localhost:8080", "base URL of the hostaccess HTTP API (--http-addr of serve)")
-	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-key NAME=KEY)")
+	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-keys NAME=KEY)")
 	cmd.Flags().StringVar(&f.actor, "actor", apiclient.ActorService, `who acts: "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
 	cmd.Flags().StringVar(&f.caPath, "tls-ca-path", "", "PEM authorities verifying an https:// --api-url's certificate (default: the system's)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
