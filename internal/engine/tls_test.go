@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -77,6 +78,16 @@ func TestGRPCOverTLS(t *testing.T) {
 		}
 		require.NoError(t, remote(files.CA))
 		require.ErrorContains(t, remote(""), "certificate signed by unknown authority", "the system's authorities do not know the test CA")
+	})
+	t.Run("TLS 1.1 is refused", func(t *testing.T) {
+		cfg, err := tlsconf.ClientConfig(files.CA, "--tls-ca-path")
+		require.NoError(t, err)
+		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+		conn, err := tls.Dial("tcp", addr, cfg)
+		if err == nil {
+			_ = conn.Close()
+		}
+		require.Error(t, err)
 	})
 	t.Run("plaintext is refused", func(t *testing.T) {
 		err := readSchema(t, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken("test-key"))
