@@ -27,6 +27,9 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 )
 
+// codeInsufficientScope: a valid key that lacks the route's scope (keys.go).
+const codeInsufficientScope = "insufficient_scope"
+
 // problemKind is how one stable code is answered.
 type problemKind struct {
 	status int
@@ -57,6 +60,7 @@ var problemKinds = map[string]problemKind{
 	codeUnauthenticated:       {http.StatusUnauthorized, "Unauthenticated"},
 	codeMethodNotAllowed:      {http.StatusMethodNotAllowed, "Method not allowed"},
 	codeUnsupportedMedia:      {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	codeInsufficientScope:     {http.StatusForbidden, "Insufficient scope"},
 }
 
 // Problem is an RFC 9457 problem detail.

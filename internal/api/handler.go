@@ -25,34 +25,42 @@ const ActorHeader = "X-Hostaccess-Actor"
 // server holds what the handlers share.
 type server struct {
 	svc  *hostaccess.Service
-	keys []apiKey
+	keys *Keyring
 	log  *zap.Logger
 	mux  *http.ServeMux
 }
 
-// apiKey is a configured key, kept as a hash so every comparison runs over
-// the same length whatever the presented key.
-type apiKey struct {
-	hash [sha256.Size]byte
-	name string
-}
-
 // NewHandler serves every route of the table in routes.go. keys maps a
-// bearer key to the name of the calling service it authenticates. The
-// handler expects full paths: mount it at "/v1/" and "GET /openapi.json".
+// bearer key to the name of the calling service it authenticates, with
+// every scope. The handler expects full paths: mount it at "/v1/" and
+// "GET /openapi.json".
 func NewHandler(svc *hostaccess.Service, keys map[string]string, logger *zap.Logger) http.Handler {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	s := &server{svc: svc, log: logger, mux: http.NewServeMux()}
+	var list []Key
 	for key, name := range keys {
 		if key == "" || name == "" {
 			// An empty key would let "Bearer " in; an empty name cannot be audited.
 			logger.Warn("ignoring an API key with an empty key or name", zap.String("name", name))
 			continue
 		}
-		s.keys = append(s.keys, apiKey{hash: sha256.Sum256([]byte(key)), name: name})
+		list = append(list, Key{Name: name, Secret: key, Scopes: Scopes})
 	}
+	set, err := NewKeySet(list)
+	if err != nil {
+		logger.Error("no API key is accepted", zap.Error(err)) // unreachable: a map holds each key once
+	}
+	return NewHandlerWithKeys(svc, NewKeyring(set), logger)
+}
+
+// NewHandlerWithKeys is NewHandler authenticating with the keyring's key
+// set of each moment, so keys can be rotated while it serves.
+func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logger) http.Handler {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &server{svc: svc, keys: keys, log: logger, mux: http.NewServeMux()}
 	for _, rt := range routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -144,9 +152,14 @@ func (s *server) wrap(rt route) http.Handler {
 				writeProblem(w, codeUnauthenticated, problemKinds[codeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
 				return
 			}
+			if err := requireScope(caller, rt); err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hostaccess", error="insufficient_scope", scope="`+string(rt.scope)+`"`)
+				s.writeError(w, r, err)
+				return
+			}
 			if rt.access == withActor {
 				var err error
-				if actor, err = parseActor(r.Header.Get(ActorHeader), caller); err != nil {
+				if actor, err = parseActor(r.Header.Get(ActorHeader), caller.name); err != nil {
 					s.writeError(w, r, err)
 					return
 				}
@@ -162,22 +175,24 @@ func (s *server) wrap(rt route) http.Handler {
 	}}
 }
 
-// authenticate returns the name of the service whose key the request
-// carries. Every configured key is compared, in constant time, so the
-// answer's timing says nothing about which key came close.
-func (s *server) authenticate(r *http.Request) (string, bool) {
+// authenticate returns the configured key the request carries: its
+// service's name and scopes. Every key of the current set is compared, in
+// constant time, so the answer's timing says nothing about which key came
+// close.
+func (s *server) authenticate(r *http.Request) (apiKey, bool) {
 	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+		return apiKey{}, false
 	}
 	presented := sha256.Sum256([]byte(strings.TrimSpace(key)))
-	name, found := "", 0
-	for _, k := range s.keys {
+	var caller apiKey
+	found := 0
+	for _, k := range s.keys.Current().keys {
 		if subtle.ConstantTimeCompare(presented[:], k.hash[:]) == 1 {
-			name, found = k.name, 1
+			caller, found = k, 1
 		}
 	}
-	return name, found == 1
+	return caller, found == 1
 }
 
 // parseActor reads the actor header: "user:<id>" is that person, "service"

@@ -122,9 +122,11 @@ func TestRouteConformance(t *testing.T) {
 					require.True(t, declared[name], "path parameter {%s} is not declared", name)
 				}
 				if rt.access != public {
-					for _, status := range []string{"400", "401", "500"} {
+					for _, status := range []string{"400", "401", "403", "500"} {
 						require.Contains(t, op.Responses, status)
 					}
+					require.NotNil(t, op.Security, "the operation documents its scope")
+					require.Equal(t, []map[string]any{{"bearerAuth": []any{string(rt.scope)}}}, *op.Security, "the documented scope is the route's")
 				}
 			})
 		}

@@ -20,45 +20,48 @@ type route struct {
 	method  string
 	pattern string // net/http.ServeMux path pattern
 	access  access
+	scope   Scope // the key's scope it needs; none for public routes
 	serve   func(s *server, r *http.Request, actor hostaccess.Actor) (status int, body any, err error)
 }
 
-// routes is every route served, in the order of docs/http-api.md. The
-// conformance test checks it against openapi.json both ways.
+// routes is every route served, in the order of docs/http-api.md, with
+// the access it needs: read for the GET routes and the checks, write for
+// every change. The conformance test checks it against openapi.json both
+// ways.
 var routes = []route{
-	{"POST", "/v1/accounts", withActor, (*server).createAccount},
-	{"DELETE", "/v1/accounts/{account}", withActor, (*server).closeAccount},
-	{"PUT", "/v1/accounts/{account}/admin-cap", withActor, (*server).setAdminCap},
-	{"PUT", "/v1/accounts/{account}/delegation", withActor, (*server).setDelegation},
-	{"POST", "/v1/accounts/{account}/owners", withActor, (*server).addOwner},
-	{"POST", "/v1/accounts/{account}/transfer", withActor, (*server).transferOwnership},
-	{"GET", "/v1/accounts/{account}/products", withActor, (*server).listProducts},
-	{"POST", "/v1/accounts/{account}/products", withActor, (*server).addProduct},
-	{"DELETE", "/v1/accounts/{account}/products/{product}", withActor, (*server).removeProduct},
-	{"PUT", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, (*server).setProductGroup},
-	{"DELETE", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, (*server).setProductGroup},
-	{"PUT", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, (*server).setProductTag},
-	{"DELETE", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, (*server).setProductTag},
-	{"GET", "/v1/accounts/{account}/invitations", withActor, (*server).listInvitations},
-	{"POST", "/v1/accounts/{account}/invitations", withActor, (*server).invite},
-	{"POST", "/v1/invitations/revoke", withActor, (*server).revokeInvitation},
-	{"POST", "/v1/invitations/regenerate", withActor, (*server).regenerateInvitation},
-	{"POST", "/v1/invitations/accept", keyOnly, (*server).acceptInvitation},
-	{"GET", "/v1/accounts/{account}/members", withActor, (*server).listMembers},
-	{"PUT", "/v1/accounts/{account}/members/{user}/access", withActor, (*server).setAccess},
-	{"DELETE", "/v1/accounts/{account}/members/{user}", withActor, (*server).removeMember},
-	{"GET", "/v1/accounts/{account}/contacts", withActor, (*server).listContacts},
-	{"POST", "/v1/accounts/{account}/contacts", withActor, (*server).addContact},
-	{"PUT", "/v1/accounts/{account}/contacts/{contact...}", withActor, (*server).updateContact},
-	{"DELETE", "/v1/accounts/{account}/contacts/{contact...}", withActor, (*server).removeContact},
-	{"GET", "/v1/accounts/{account}/recipients", withActor, (*server).recipients},
-	{"GET", "/v1/accounts/{account}/audit", withActor, (*server).auditLog},
-	{"GET", "/v1/users/{user}/accounts", withActor, (*server).switchAccounts},
-	{"GET", "/v1/users/{user}/reach", withActor, (*server).reachOf},
-	{"GET", "/v1/who-can", withActor, (*server).whoCan},
-	{"POST", "/v1/check", keyOnly, (*server).check},
-	{"POST", "/v1/check-bulk", keyOnly, (*server).checkBulk},
-	{"GET", "/openapi.json", public, (*server).openAPI},
+	{"POST", "/v1/accounts", withActor, ScopeWrite, (*server).createAccount},
+	{"DELETE", "/v1/accounts/{account}", withActor, ScopeWrite, (*server).closeAccount},
+	{"PUT", "/v1/accounts/{account}/admin-cap", withActor, ScopeWrite, (*server).setAdminCap},
+	{"PUT", "/v1/accounts/{account}/delegation", withActor, ScopeWrite, (*server).setDelegation},
+	{"POST", "/v1/accounts/{account}/owners", withActor, ScopeWrite, (*server).addOwner},
+	{"POST", "/v1/accounts/{account}/transfer", withActor, ScopeWrite, (*server).transferOwnership},
+	{"GET", "/v1/accounts/{account}/products", withActor, ScopeRead, (*server).listProducts},
+	{"POST", "/v1/accounts/{account}/products", withActor, ScopeWrite, (*server).addProduct},
+	{"DELETE", "/v1/accounts/{account}/products/{product}", withActor, ScopeWrite, (*server).removeProduct},
+	{"PUT", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, ScopeWrite, (*server).setProductGroup},
+	{"DELETE", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, ScopeWrite, (*server).setProductGroup},
+	{"PUT", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, ScopeWrite, (*server).setProductTag},
+	{"DELETE", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, ScopeWrite, (*server).setProductTag},
+	{"GET", "/v1/accounts/{account}/invitations", withActor, ScopeRead, (*server).listInvitations},
+	{"POST", "/v1/accounts/{account}/invitations", withActor, ScopeWrite, (*server).invite},
+	{"POST", "/v1/invitations/revoke", withActor, ScopeWrite, (*server).revokeInvitation},
+	{"POST", "/v1/invitations/regenerate", withActor, ScopeWrite, (*server).regenerateInvitation},
+	{"POST", "/v1/invitations/accept", keyOnly, ScopeWrite, (*server).acceptInvitation},
+	{"GET", "/v1/accounts/{account}/members", withActor, ScopeRead, (*server).listMembers},
+	{"PUT", "/v1/accounts/{account}/members/{user}/access", withActor, ScopeWrite, (*server).setAccess},
+	{"DELETE", "/v1/accounts/{account}/members/{user}", withActor, ScopeWrite, (*server).removeMember},
+	{"GET", "/v1/accounts/{account}/contacts", withActor, ScopeRead, (*server).listContacts},
+	{"POST", "/v1/accounts/{account}/contacts", withActor, ScopeWrite, (*server).addContact},
+	{"PUT", "/v1/accounts/{account}/contacts/{contact...}", withActor, ScopeWrite, (*server).updateContact},
+	{"DELETE", "/v1/accounts/{account}/contacts/{contact...}", withActor, ScopeWrite, (*server).removeContact},
+	{"GET", "/v1/accounts/{account}/recipients", withActor, ScopeRead, (*server).recipients},
+	{"GET", "/v1/accounts/{account}/audit", withActor, ScopeRead, (*server).auditLog},
+	{"GET", "/v1/users/{user}/accounts", withActor, ScopeRead, (*server).switchAccounts},
+	{"GET", "/v1/users/{user}/reach", withActor, ScopeRead, (*server).reachOf},
+	{"GET", "/v1/who-can", withActor, ScopeRead, (*server).whoCan},
+	{"POST", "/v1/check", keyOnly, ScopeRead, (*server).check},
+	{"POST", "/v1/check-bulk", keyOnly, ScopeRead, (*server).checkBulk},
+	{"GET", "/openapi.json", public, "", (*server).openAPI},
 }
 
 // reply turns a service call's outcome into a handler's answer.

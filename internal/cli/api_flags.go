@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/internal/tlsconf"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -21,6 +23,7 @@ type apiFlags struct {
 	url     string
 	key     string
 	actor   string
+	caPath  string
 	timeout time.Duration
 	output  string
 	// noActor marks a command that acts for nobody (accept: the login in
@@ -36,6 +39,7 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 		// trusted service, which bypasses every permission check.
 		cmd.Flags().StringVar(&f.actor, "actor", "", `who acts (required): "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
 	}
+	cmd.Flags().StringVar(&f.caPath, "tls-ca-path", "", "PEM authorities verifying an https:// --api-url's certificate (default: the system's)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
 	registerOutput(cmd, &f.output)
 }
@@ -50,6 +54,9 @@ func (f *apiFlags) validate() error {
 	}
 	if !strings.HasPrefix(f.url, "http://") && !strings.HasPrefix(f.url, "https://") {
 		return fmt.Errorf("invalid --api-url %q: want http://HOST:PORT or https://HOST", f.url)
+	}
+	if f.caPath != "" && !strings.HasPrefix(f.url, "https://") {
+		return fmt.Errorf("--tls-ca-path verifies an https:// server; --api-url %q is plaintext", f.url)
 	}
 	switch {
 	case f.noActor:
@@ -76,9 +83,19 @@ func (f *apiFlags) withAPI(cmd *cobra.Command, check func() error, fn func(ctx c
 			return err
 		}
 	}
+	client := apiclient.New(f.url, f.key, f.actor)
+	if f.caPath != "" {
+		tlsCfg, err := tlsconf.ClientConfig(f.caPath, "--tls-ca-path")
+		if err != nil {
+			return err
+		}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = tlsCfg
+		client.HTTPClient = &http.Client{Transport: transport}
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
-	return fn(ctx, apiclient.New(f.url, f.key, f.actor))
+	return fn(ctx, client)
 }
 
 func (f *apiFlags) json() bool { return f.output == outputJSON }

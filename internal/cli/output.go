@@ -55,7 +55,7 @@ func describeRPCError(err error, endpoint string) error {
 	}
 	switch st.Code() {
 	case codes.Unavailable:
-		return fmt.Errorf("cannot reach a server at %s (is `hostaccess serve` running? --endpoint, --insecure): %s", endpoint, st.Message())
+		return fmt.Errorf("cannot reach a server at %s (is `hostaccess serve` running? --endpoint, --insecure, --tls-ca-path): %s", endpoint, st.Message())
 	case codes.Unauthenticated, codes.PermissionDenied:
 		if st.Code() == codes.PermissionDenied && !strings.Contains(st.Message(), "preshared key") {
 			return fmt.Errorf("%s (permission denied)", st.Message())

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"github.com/hostaccess/hostaccess/internal/logging"
 	"github.com/hostaccess/hostaccess/internal/mail"
 	"github.com/hostaccess/hostaccess/internal/relfile"
+	"github.com/hostaccess/hostaccess/internal/tlsconf"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
@@ -38,8 +39,15 @@ type serveConfig struct {
 	Bootstrap     string
 	ShutdownGrace time.Duration
 
+	// TLS of the listeners: HTTPTLSCert/Key for the HTTP port, TLSCert/Key
+	// for both ports unless the listener's own flag is set (the gRPC
+	// port's are Engine.TLSCertPath/TLSKeyPath).
+	HTTPTLSCert, HTTPTLSKey string
+	TLSCert, TLSKey         string
+
 	// The HTTP/JSON API and invitations.
-	APIKeys           []string // NAME=KEY
+	APIKeys           []string // NAME=KEY or NAME:SCOPE[+SCOPE]=KEY
+	APIKeysFile       string   // more keys, one a line, reloaded on SIGHUP and change
 	InviteURLTemplate string
 	InvitationTTL     time.Duration
 	SMTPURL           string
@@ -80,11 +88,52 @@ func (c serveConfig) tokenEngine() string {
 	return c.Engine.DatastoreEngine
 }
 
-// minAPIKeyLength keeps guessable keys out.
-const minAPIKeyLength = 16
+// grpcTLS and httpTLS are each listener's certificate and key: its own
+// flags, else --tls-cert-path / --tls-key-path.
+func (c serveConfig) grpcTLS() tlsconf.Pair {
+	return listenerTLS("grpc", c.Engine.TLSCertPath, c.Engine.TLSKeyPath, c.TLSCert, c.TLSKey)
+}
+
+func (c serveConfig) httpTLS() tlsconf.Pair {
+	return listenerTLS("http", c.HTTPTLSCert, c.HTTPTLSKey, c.TLSCert, c.TLSKey)
+}
+
+func listenerTLS(listener, cert, key, anyCert, anyKey string) tlsconf.Pair {
+	own := "--" + listener + "-tls-"
+	p := tlsconf.Pair{Cert: cert, Key: key, CertFlag: own + "cert-path", KeyFlag: own + "key-path"}
+	switch {
+	case p.Cert == "" && anyCert != "":
+		p.Cert, p.CertFlag = anyCert, "--tls-cert-path"
+	case p.Cert == "":
+		p.CertFlag += " (or --tls-cert-path)"
+	}
+	switch {
+	case p.Key == "" && anyKey != "":
+		p.Key, p.KeyFlag = anyKey, "--tls-key-path"
+	case p.Key == "":
+		p.KeyFlag += " (or --tls-key-path)"
+	}
+	return p
+}
+
+// engineConfig is the engine's configuration with the gRPC listener's
+// certificate resolved.
+func (c serveConfig) engineConfig() engine.Config {
+	e := c.Engine
+	g := c.grpcTLS()
+	e.TLSCertPath, e.TLSKeyPath = g.Cert, g.Key
+	return e
+}
 
 func (c serveConfig) Validate() error {
-	if err := c.Engine.Validate(); err != nil {
+	// The listeners' TLS first: its errors name the flags actually given.
+	if err := c.grpcTLS().Validate(); err != nil {
+		return err
+	}
+	if err := c.httpTLS().Validate(); err != nil {
+		return err
+	}
+	if err := c.engineConfig().Validate(); err != nil {
 		return err
 	}
 	if c.HTTPAddr == "" {
@@ -95,6 +144,11 @@ func (c serveConfig) Validate() error {
 	}
 	if _, err := c.apiKeys(); err != nil {
 		return err
+	}
+	if c.APIKeysFile != "" {
+		if _, err := c.keyFile(nil).Load(); err != nil {
+			return fmt.Errorf("--api-keys-file: %w", err)
+		}
 	}
 	if c.RecoverAfter <= 0 {
 		return errors.New("--recover-after must be positive")
@@ -137,31 +191,31 @@ func (c serveConfig) Validate() error {
 	return nil
 }
 
-// apiKeys parses --api-key NAME=KEY values into KEY -> NAME.
-func (c serveConfig) apiKeys() (map[string]string, error) {
-	keys := map[string]string{}
-	for _, kv := range c.APIKeys {
-		name, key, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("--api-keys wants NAME=KEY (the calling service's name, then its key), got %q", redactKey(kv))
+// apiKeys parses the --api-keys values (api.ParseKey) and checks them as
+// a set.
+func (c serveConfig) apiKeys() ([]api.Key, error) {
+	var keys []api.Key
+	for _, spec := range c.APIKeys {
+		k, err := api.ParseKey(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys %w", err)
 		}
-		if len(key) < minAPIKeyLength {
-			return nil, fmt.Errorf("--api-keys %s: the key must be at least %d characters", name, minAPIKeyLength)
-		}
-		if _, dup := keys[key]; dup {
-			return nil, fmt.Errorf("--api-keys %s: the same key is given to two services", name)
-		}
-		keys[key] = name
+		keys = append(keys, k)
+	}
+	if _, err := api.NewKeySet(keys); err != nil {
+		return nil, fmt.Errorf("--api-keys %w", err)
 	}
 	return keys, nil
 }
 
-func redactKey(kv string) string {
-	if name, _, ok := strings.Cut(kv, "="); ok {
-		return name + "=..."
-	}
-	return "..."
+// keyFile is --api-keys-file over the --api-keys keys (validated).
+func (c serveConfig) keyFile(logger *zap.Logger) *api.KeyFile {
+	static, _ := c.apiKeys()
+	return &api.KeyFile{Path: c.APIKeysFile, Static: static, Ring: api.NewKeyring(nil), Logger: logger}
 }
+
+// keyFilePoll is how often --api-keys-file is looked at for changes.
+const keyFilePoll = 2 * time.Second
 
 // mailerAdapter lets the SMTP sender deliver the domain's invitation mails.
 type mailerAdapter struct{ sender *mail.SMTPSender }
@@ -214,15 +268,23 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.Engine.GRPCAddr, "grpc-addr", ":50051", "address of SpiceDB's gRPC API")
 	f.StringVar(&cfg.Engine.PresharedKey, "grpc-preshared-key", "", "preshared key gRPC callers present as bearer token (required unless --insecure-no-auth)")
 	f.BoolVar(&cfg.Engine.InsecureNoAuth, "insecure-no-auth", false, "serve the gRPC API without authentication (local development only)")
+	f.StringVar(&cfg.Engine.TLSCertPath, "grpc-tls-cert-path", "", "PEM certificate (chain) serving the gRPC API over TLS; re-read when it changes")
+	f.StringVar(&cfg.Engine.TLSKeyPath, "grpc-tls-key-path", "", "PEM private key of --grpc-tls-cert-path")
+	f.StringVar(&cfg.HTTPTLSCert, "http-tls-cert-path", "", "PEM certificate (chain) serving the HTTP port over TLS (HTTPS)")
+	f.StringVar(&cfg.HTTPTLSKey, "http-tls-key-path", "", "PEM private key of --http-tls-cert-path")
+	f.StringVar(&cfg.TLSCert, "tls-cert-path", "", "PEM certificate (chain) for both the gRPC and the HTTP port, unless --grpc-/--http-tls-cert-path is set")
+	f.StringVar(&cfg.TLSKey, "tls-key-path", "", "PEM private key of --tls-cert-path")
 	f.StringVar(&cfg.Engine.SpiceDBEndpoint, "spicedb-endpoint", "", "HOST:PORT of an external SpiceDB cluster to use instead of the embedded engine")
 	f.StringVar(&cfg.Engine.SpiceDBToken, "spicedb-token", "", "preshared key of the external SpiceDB cluster")
 	f.BoolVar(&cfg.Engine.SpiceDBInsecure, "spicedb-insecure", false, "plaintext gRPC to the external SpiceDB cluster")
+	f.StringVar(&cfg.Engine.SpiceDBCAPath, "spicedb-tls-ca-path", "", "PEM authorities verifying the external SpiceDB cluster's certificate (default: the system's)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP server (/healthz, /readyz, /metrics)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.LogFormat, "log-format", logging.FormatConsole, "log format: json or console")
 	f.StringVar(&cfg.Bootstrap, "bootstrap", "", "validation-format YAML file whose relationships are loaded (touched) at start")
 	f.DurationVar(&cfg.ShutdownGrace, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish at shutdown")
-	f.StringSliceVar(&cfg.APIKeys, "api-keys", nil, "NAME=KEY: a calling service's bearer key for the HTTP API /v1 (repeatable; no key: the API is off)")
+	f.StringSliceVar(&cfg.APIKeys, "api-keys", nil, "NAME=KEY (every scope) or NAME:SCOPE[+SCOPE]=KEY (scopes read, write): a calling service's bearer key for the HTTP API /v1 (repeatable; no key: the API is off)")
+	f.StringVar(&cfg.APIKeysFile, "api-keys-file", "", "file of more API keys, one a line as in --api-keys, # comments; reloaded on SIGHUP and when it changes")
 	f.StringVar(&cfg.InviteURLTemplate, "invite-url-template", "", "invitation link, {token} replaced by the token, e.g. https://panel.example.com/invite/{token}")
 	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", hostaccess.DefaultInvitationTTL, "how long an invitation stays valid")
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
@@ -239,6 +301,11 @@ Stops gracefully on SIGINT or SIGTERM.`,
 
 // serve runs the engine and the HTTP server until ctx ends.
 func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
+	cfg.Engine = cfg.engineConfig()
+	httpTLS, err := cfg.httpTLS().ServerConfig()
+	if err != nil {
+		return err
+	}
 	// The directory first: the freshness tracker keeps its tokens there,
 	// and the engine reports the writes made through its API to the tracker.
 	dir, err := openDirectory(ctx, cfg, logger)
@@ -281,21 +348,33 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	if httpTLS != nil {
+		httpSrv.UseTLS(httpTLS)
+	}
 	dirRef.Store(&dir)
 	svc, err := newService(cfg, eng, dir, tracker, logger)
 	if err != nil {
 		return err
 	}
-	keys, _ := cfg.apiKeys() // validated
-	if len(keys) == 0 {
-		logger.Warn("no --api-keys: the HTTP API /v1 is off (health, readiness and metrics still serve)")
+	keys, keyFile, err := openKeys(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if keys.Current().Len() == 0 {
+		logger.Warn("no --api-keys or --api-keys-file: the HTTP API /v1 is off (health, readiness and metrics still serve)")
 	} else {
-		apiHandler := api.NewHandler(svc, keys, logger)
+		apiHandler := api.NewHandlerWithKeys(svc, keys, logger)
 		httpSrv.Handle("/v1/", apiHandler)
 		httpSrv.Handle("GET /openapi.json", apiHandler)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	if keyFile != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		g.Go(func() error { keyFile.Watch(gctx, keyFilePoll, hup); return nil })
+	}
 	g.Go(func() error { return eng.Run(gctx) })
 	g.Go(func() error { return httpSrv.Run(gctx, cfg.ShutdownGrace) })
 	g.Go(func() error {
@@ -314,7 +393,9 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		schemaReady.Store(true)
 		logger.Info("hostaccess is ready",
 			zap.String("grpc", cfg.Engine.GRPCAddr),
+			zap.Bool("grpc_tls", cfg.Engine.TLSCertPath != ""),
 			zap.String("http", httpSrv.Addr()),
+			zap.Bool("http_tls", httpTLS != nil),
 			zap.String("datastore", cfg.Engine.DatastoreEngine))
 		return nil
 	})
@@ -323,6 +404,26 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openKeys builds the keyring of the HTTP API: the --api-keys keys, and
+// those of --api-keys-file, which is then watched (nil without a file).
+func openKeys(cfg serveConfig, logger *zap.Logger) (*api.Keyring, *api.KeyFile, error) {
+	if cfg.APIKeysFile == "" {
+		static, _ := cfg.apiKeys() // validated
+		set, err := api.NewKeySet(static)
+		if err != nil {
+			return nil, nil, err
+		}
+		return api.NewKeyring(set), nil, nil
+	}
+	kf := cfg.keyFile(logger.Named("api-keys"))
+	if err := kf.Reload(); err != nil {
+		return nil, nil, fmt.Errorf("--api-keys-file: %w", err)
+	}
+	logger.Info("API keys loaded; SIGHUP or a change of the file reloads them", zap.String("file", cfg.APIKeysFile),
+		zap.Strings("keys", kf.Ring.Current().Names()))
+	return kf.Ring, kf, nil
 }
 
 // recoverInterval is how often serve settles flows interrupted by a crash

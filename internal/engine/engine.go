@@ -22,10 +22,12 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/hostaccess/hostaccess/internal/logging"
+	"github.com/hostaccess/hostaccess/internal/tlsconf"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
@@ -51,6 +53,10 @@ type Config struct {
 	PresharedKey string
 	// InsecureNoAuth serves the API without authentication (development only).
 	InsecureNoAuth bool
+	// TLSCertPath and TLSKeyPath, both or neither, serve the gRPC API over
+	// TLS (1.2 at least); SpiceDB re-reads them when they change on disk.
+	TLSCertPath string
+	TLSKeyPath  string
 
 	// SpiceDBEndpoint, when set, uses an external SpiceDB cluster instead of
 	// starting one; SpiceDBToken is its preshared key.
@@ -58,6 +64,9 @@ type Config struct {
 	SpiceDBToken    string
 	// SpiceDBInsecure talks plaintext gRPC to the external cluster.
 	SpiceDBInsecure bool
+	// SpiceDBCAPath verifies the external cluster's certificate against
+	// these authorities (PEM) instead of the system's.
+	SpiceDBCAPath string
 
 	// ReadPoolMaxOpen and WritePoolMaxOpen size SpiceDB's connection pools
 	// on a SQL datastore (0: SpiceDB's defaults, 20 and 10). SpiceDB keeps
@@ -96,6 +105,14 @@ func (c Config) Validate() error {
 		if c.SpiceDBToken == "" {
 			return errors.New("--spicedb-token is required with --spicedb-endpoint")
 		}
+		if c.SpiceDBInsecure && c.SpiceDBCAPath != "" {
+			return errors.New("--spicedb-tls-ca-path and --spicedb-insecure contradict each other: the CA verifies a TLS connection")
+		}
+		if c.SpiceDBCAPath != "" {
+			if _, err := tlsconf.ClientConfig(c.SpiceDBCAPath, "--spicedb-tls-ca-path"); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	switch c.DatastoreEngine {
@@ -125,7 +142,15 @@ func (c Config) Validate() error {
 	if c.PresharedKey == "" && !c.InsecureNoAuth {
 		return errors.New("--grpc-preshared-key is required (or --insecure-no-auth for local development)")
 	}
-	return nil
+	return c.tlsPair().Validate()
+}
+
+// tlsPair is the gRPC listener's certificate and key.
+func (c Config) tlsPair() tlsconf.Pair {
+	return tlsconf.Pair{
+		Cert: c.TLSCertPath, Key: c.TLSKeyPath,
+		CertFlag: "--grpc-tls-cert-path", KeyFlag: "--grpc-tls-key-path",
+	}
 }
 
 // Engine is a running (or reachable) SpiceDB and a client to it.
@@ -176,6 +201,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 		Network:    "tcp",
 		Enabled:    true,
 		MaxConnAge: 30 * time.Second,
+		// SpiceDB serves these with TLS 1.2 at least, and reloads them.
+		TLSCertPath: cfg.TLSCertPath,
+		TLSKeyPath:  cfg.TLSKeyPath,
 	}
 	srvConfig.HTTPGateway.HTTPEnabled = false
 	srvConfig.MetricsAPI.HTTPEnabled = false // hostaccess serves /metrics on its own HTTP port
@@ -216,10 +244,18 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	if token == "" {
 		token = "unused" // the server ignores it under --insecure-no-auth
 	}
-	client, err := authzed.NewClient(dialAddress(cfg.GRPCAddr),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpcutil.WithInsecureBearerToken(token),
-	)
+	// The engine's own client dials the listener over loopback: with TLS
+	// it trusts exactly the certificate served, whose names are the
+	// public host's rather than the address dialled.
+	creds := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(token)}
+	if cfg.tlsPair().Enabled() {
+		creds = []grpc.DialOption{
+			grpc.WithTransportCredentials(credentials.NewTLS(tlsconf.PinnedClientConfig(cfg.TLSCertPath))),
+			grpcutil.WithBearerToken(token),
+		}
+		logger.Info("the gRPC API is served over TLS", zap.String("cert", cfg.TLSCertPath))
+	}
+	client, err := authzed.NewClient(dialAddress(cfg.GRPCAddr), creds...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the embedded SpiceDB: %w", err)
 	}
@@ -231,11 +267,11 @@ func openRemote(cfg Config, logger *zap.Logger) (*Engine, error) {
 	if cfg.SpiceDBInsecure {
 		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(cfg.SpiceDBToken))
 	} else {
-		tlsOpt, err := grpcutil.WithSystemCerts(grpcutil.VerifyCA)
+		tlsCfg, err := tlsconf.ClientConfig(cfg.SpiceDBCAPath, "--spicedb-tls-ca-path")
 		if err != nil {
-			return nil, fmt.Errorf("loading system certificates: %w", err)
+			return nil, err
 		}
-		opts = append(opts, tlsOpt, grpcutil.WithBearerToken(cfg.SpiceDBToken))
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)), grpcutil.WithBearerToken(cfg.SpiceDBToken))
 	}
 	client, err := authzed.NewClient(cfg.SpiceDBEndpoint, opts...)
 	if err != nil {
