@@ -73,6 +73,11 @@ func TestBadTextIsRefusedOverHTTP(t *testing.T) {
 		{"invalid UTF-8 in a user id path", "DELETE", "/v1/accounts/acme/members/b%FFb", "", "user id"},
 		{"a NUL in a user id path", "PUT", "/v1/accounts/acme/members/b%00b/access", `{}`, "user id"},
 		{"a NUL in the actor's user id", "GET", "/v1/accounts/acme/members", "", "actor user id"},
+		{"a NUL in a check's resource", "POST", "/v1/check", `{"resource":"account:ac\u0000me","permission":"view","subject":"user:carol"}`, ""},
+		{"a NUL in a check's subject", "POST", "/v1/check", `{"resource":"account:acme","permission":"view","subject":"user:c\u0000"}`, ""},
+		{"a NUL in a who-can resource", "GET", "/v1/who-can?resource=account:ac%00me&permission=view", "", ""},
+		{"a NUL in a product name", "POST", "/v1/accounts/acme/products", `{"name":"si\u0000te"}`, "product"},
+		{"a NUL in a recipients product", "GET", "/v1/accounts/acme/recipients?category=renewals&product=s%00", "", "product"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
