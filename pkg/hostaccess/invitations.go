@@ -533,11 +533,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	pre := []*v1.Precondition{consumePre}
 	var decidedBy []string
 	if inviter, ok := strings.CutPrefix(inv.InvitedBy, "user:"); ok {
-		// Nobody accepts their own offer: it would turn what they hold
-		// through delegation, a tag or a time-bound grant into a membership
-		// of their own that outlives it.
-		if inviter == login.UserID {
-			return Acceptance{}, errorf(ErrEscalation, "%s sent this invitation and cannot accept it themselves; another person who manages users must invite them", login.UserID)
+		// Accepting one's own offer is a change to oneself: it may add
+		// nothing, or it would turn what the person holds through
+		// delegation, a tag or a time-bound grant into a membership of
+		// their own that outlives it.
+		if inviter == login.UserID && !st.isOwner(inviter) &&
+			(st.memberTuple(inviter) == nil || additions(st.accessOf(inviter), invited).grantsAnything()) {
+			return Acceptance{}, errorf(ErrEscalation, "%s sent this invitation and cannot accept it themselves: it would raise their own access; another person who manages users must invite them", login.UserID)
 		}
 		scopePre, err := s.checkGrant(ctx, Person(inviter), st, "", Access{}, invited, true)
 		if err != nil {

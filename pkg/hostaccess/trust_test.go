@@ -104,6 +104,12 @@ func TestScopedManagerCannotOrganizeProductsIntoTheirScope(t *testing.T) {
 	_, err = f.svc.SetProductTag(ctx, dave, "acme", "shop", "brand-new", true)
 	requireCode(t, err, "escalation") // a new tag reaches products still to come
 	require.False(t, f.can("user:dave", "product:acme/site", "manage"))
+	// Nor turn the tag's reach into a direct grant of his own, which would
+	// survive untagging.
+	self, err := f.svc.Invite(ctx, dave, "acme", "dave@example.com", hostaccess.Access{Technical: hostaccess.ProductScope{Products: []string{"shop"}}})
+	require.NoError(t, err, "he may offer shop to someone else")
+	_, err = f.svc.AcceptInvitation(ctx, self.Token, login("dave"))
+	requireCode(t, err, "escalation")
 
 	// Within his scope he organizes: shop carries client-x, he manages both.
 	_, err = f.svc.SetProductGroup(ctx, dave, "acme", "shop", "web", true)
@@ -144,16 +150,18 @@ func TestTimeBoundMemberCannotOutliveTheirAccess(t *testing.T) {
 	_, err = f.svc.SetAccess(ctx, frank, "acme", "frank", hostaccess.Access{Rights: rights, ExpiresAt: &sooner})
 	require.NoError(t, err)
 
-	// His own invitation, within his end, cannot be accepted by himself.
+	// His own invitation, within his end, adds nothing when he accepts it.
 	self, err := f.svc.Invite(ctx, frank, "acme", "frank@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}, ExpiresAt: &sooner})
 	require.NoError(t, err)
-	_, err = f.svc.AcceptInvitation(ctx, self.Token, login("frank"))
-	requireCode(t, err, "escalation")
+	acc, err := f.svc.AcceptInvitation(ctx, self.Token, login("frank"))
+	require.NoError(t, err)
+	require.Equal(t, rights, acc.Access.Rights)
+	require.True(t, acc.Access.ExpiresAt.Equal(sooner))
 
 	// An owner's permanent offer merges, and the earlier end stays.
 	link, err = f.svc.Invite(ctx, alice, "acme", "frank@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSupport}})
 	require.NoError(t, err)
-	acc, err := f.svc.AcceptInvitation(ctx, link.Token, login("frank"))
+	acc, err = f.svc.AcceptInvitation(ctx, link.Token, login("frank"))
 	require.NoError(t, err)
 	require.True(t, acc.Merged)
 	require.NotNil(t, acc.Access.ExpiresAt)
