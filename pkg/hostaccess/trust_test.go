@@ -55,6 +55,20 @@ func (f *fixture) rightsOf(userID string) []string {
 	return out
 }
 
+// administrators counts acme's members holding the administrator role.
+func (f *fixture) administrators() int {
+	f.t.Helper()
+	members, err := f.svc.ListMembers(ctx, alice, "acme")
+	require.NoError(f.t, err)
+	admins := 0
+	for _, m := range members {
+		if m.Access.Administrator {
+			admins++
+		}
+	}
+	return admins
+}
+
 func TestRemoveRacingAcceptLeavesNoOrphanedGrant(t *testing.T) {
 	for round := range 8 {
 		f := newFixture(t)
@@ -271,15 +285,7 @@ func TestConcurrentAdministratorGrantsFillEveryFreeSeat(t *testing.T) {
 		require.Equal(t, "admin_cap_reached", hostaccess.Code(err), "%v", err)
 	}
 	require.Equal(t, 2, wins, "cap 3 with one seat taken: exactly the two free seats are granted")
-	members, err := f.svc.ListMembers(ctx, alice, "acme")
-	require.NoError(t, err)
-	admins := 0
-	for _, m := range members {
-		if m.Access.Administrator {
-			admins++
-		}
-	}
-	require.Equal(t, 3, admins)
+	require.Equal(t, 3, f.administrators())
 }
 
 func TestOwnerRightsAreChangedByOwnershipFlowsOnly(t *testing.T) {
