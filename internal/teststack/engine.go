@@ -144,8 +144,17 @@ type Stack struct {
 // tracker follows a live watch, as serve does.
 func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
 	t.Helper()
+	return NewStackOn(t, mailer, testutil.UsePostgres())
+}
+
+// NewStackOn is NewStack on a chosen store: a fresh migrated Postgres
+// database when onPostgres (skipped visibly when
+// HOSTACCESS_TEST_POSTGRES_URI is unset), memory otherwise. Tests that must
+// cover both stores whatever the environment use it.
+func NewStackOn(t testing.TB, mailer hostaccess.InvitationMailer, onPostgres bool) *Stack {
+	t.Helper()
 	st := &Stack{Clock: testutil.NewClock()}
-	if testutil.UsePostgres() {
+	if onPostgres {
 		st.DatabaseURI = MigratedDatabase(t)
 	}
 	st.Directory = NewDirectory(t, st.DatabaseURI)

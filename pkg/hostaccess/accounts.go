@@ -195,16 +195,9 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 	if !on {
 		// Switching delegation off removes every reach that came from it at
 		// once: the pending invitations host staff sent go in the same write.
-		updates = []*v1.RelationshipUpdate{remove(rel)}
-		for _, inv := range st.delegateInvitations() {
-			for _, r := range st.find(typeInvitation, inv, "", "", "") {
-				updates = append(updates, remove(r))
-			}
-			for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv) {
-				updates = append(updates, remove(r))
-			}
-			then = append(then, step{InvitationStatus: &invitationStep{ID: inv, From: directory.InvitationPending, To: directory.InvitationRevoked, By: actor.String() + " (delegation switched off)", At: s.now().UTC()}})
-		}
+		withdrawn, steps := st.withdraw(st.delegateInvitations(), actor.String()+" (delegation switched off)", s.now().UTC())
+		updates = append([]*v1.RelationshipUpdate{remove(rel)}, withdrawn...)
+		then = steps
 	}
 	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
 	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: updates, then: then,

@@ -312,11 +312,15 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	for _, r := range tuples {
 		updates = append(updates, remove(r))
 	}
+	// The invitations they sent stand on the access now removed: they go
+	// in the same write, as nobody could accept them any more.
+	withdrawn, then := st.withdraw(st.sentBy(userID), actor.String()+" (inviter removed)", s.now().UTC())
+	updates = append(updates, withdrawn...)
 	before := "owner"
 	if !isOwner {
 		before = st.accessOf(userID).Summary()
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre,
+	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre, then: then,
 		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
 		if Code(err) == "conflict" {

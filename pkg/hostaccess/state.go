@@ -10,6 +10,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/hostaccess/hostaccess/pkg/directory"
 )
 
 // accountState is every relationship of one account, read at one revision:
@@ -115,9 +117,43 @@ func (st *accountState) host() string {
 }
 
 // userTuples are every relationship of the account naming the user as
-// subject: the person's whole footprint on this account.
+// subject: the person's whole footprint on this account. The invitations
+// they sent are not part of it (see withdraw).
 func (st *accountState) userTuples(userID string) []*v1.Relationship {
-	return st.find("", "", "", typeUser, userID)
+	var out []*v1.Relationship
+	for _, r := range st.find("", "", "", typeUser, userID) {
+		if r.GetResource().GetObjectType() != typeInvitation {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sentBy lists the pending invitations userID sent.
+func (st *accountState) sentBy(userID string) []string {
+	var ids []string
+	for _, r := range st.find(typeInvitation, "", "inviter", typeUser, userID) {
+		ids = append(ids, r.GetResource().GetObjectId())
+	}
+	return ids
+}
+
+// withdraw removes pending invitations in the flow's write, seats
+// included, and marks them revoked in the directory afterwards: an offer
+// made on a reach that ends goes with it.
+func (st *accountState) withdraw(ids []string, by string, at time.Time) ([]*v1.RelationshipUpdate, []step) {
+	var updates []*v1.RelationshipUpdate
+	var then []step
+	for _, inv := range ids {
+		for _, r := range st.find(typeInvitation, inv, "", "", "") {
+			updates = append(updates, remove(r))
+		}
+		for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv) {
+			updates = append(updates, remove(r))
+		}
+		then = append(then, step{InvitationStatus: &invitationStep{ID: inv, From: directory.InvitationPending, To: directory.InvitationRevoked, By: by, At: at}})
+	}
+	return updates, then
 }
 
 // accessOf rebuilds a member's Access from relationships.

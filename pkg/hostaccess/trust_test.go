@@ -359,3 +359,27 @@ func TestNoRightLeaksWhetherAnAccountExists(t *testing.T) {
 	_, err := f.svc.ListMembers(ctx, service, "nowhere")
 	require.True(t, errors.Is(err, hostaccess.ErrNotFound), "%v", err)
 }
+
+func TestRemovingAMemberWithdrawsTheInvitationsTheySent(t *testing.T) {
+	f := newFixture(t)
+	f.member("dave", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightUserManagement}})
+	dave := hostaccess.Person("dave")
+	link, err := f.svc.Invite(ctx, dave, "acme", "mallory@example.com", hostaccess.Access{})
+	require.NoError(t, err)
+	kept, err := f.svc.Invite(ctx, alice, "acme", "bob@example.com", hostaccess.Access{})
+	require.NoError(t, err)
+
+	_, err = f.svc.RemoveMember(ctx, dave, "acme", "dave") // dave leaves
+	require.NoError(t, err)
+
+	status := map[string]string{}
+	invs, err := f.svc.ListInvitations(ctx, alice, "acme")
+	require.NoError(t, err)
+	for _, inv := range invs {
+		status[inv.ID] = inv.Status
+	}
+	require.Equal(t, "revoked", status[link.Invitation.ID], "an offer made on dave's access goes with it")
+	require.Equal(t, "pending", status[kept.Invitation.ID], "other people's invitations stand")
+	_, err = f.svc.AcceptInvitation(ctx, link.Token, login("mallory"))
+	requireCode(t, err, "invitation_revoked")
+}
