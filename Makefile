@@ -9,7 +9,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration bench bench-go bench-profile lint vet fmt tidy clean
+.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,29 @@ test: ## Run every test with the race detector (Postgres tests need HOSTACCESS_T
 
 test-integration: ## Run every test, Postgres ones included, against the local Postgres (or HOSTACCESS_TEST_POSTGRES_URI)
 	HOSTACCESS_TEST_POSTGRES_URI="$${HOSTACCESS_TEST_POSTGRES_URI:-$(LOCAL_PG_URI)}" go test -race $(TESTFLAGS) ./...
+
+FUZZ_CHECKS    ?= 400
+FUZZ_STEPS     ?= 60
+
+fuzz: ## The model-checked flow fuzzer, longer than in make test (FUZZ_CHECKS runs of FUZZ_STEPS flows, memory and Postgres)
+	HOSTACCESS_TEST_POSTGRES_URI="$${HOSTACCESS_TEST_POSTGRES_URI:-$(LOCAL_PG_URI)}" go test -count=1 -timeout 0 -v -run 'TestFlowsKeepTheRules' \
+		./internal/flowfuzz/ -rapid.checks=$(FUZZ_CHECKS) -rapid.steps=$(FUZZ_STEPS)
+
+# The go test -fuzz targets (package:target); make test runs their seed
+# corpora (testdata/fuzz) as regular tests.
+FUZZ_TARGETS := internal/tuples:FuzzParse internal/tuples:FuzzReadLines internal/tuples:FuzzParseFilter \
+	internal/relfile:FuzzDecode internal/api:FuzzDecode internal/api:FuzzHandler \
+	pkg/freshness:FuzzTokens pkg/hostaccess:FuzzAcceptInvitation
+FUZZTIME ?= 30s
+
+fuzz-go: ## Run each go test -fuzz target for FUZZTIME (parsers, HTTP decoders, tokens)
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$pkg/; \
+	done
+
+vulncheck: ## govulncheck against a local copy of the Go vulnerability database (no network needed)
+	./.ci/govulncheck.sh
 
 bench: build ## A short bench run on the memory datastore (see docs/benchmarks.md for full runs)
 	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300
