@@ -31,7 +31,10 @@ GOVULNCHECK_VERSION=v1.9.0
 VULNDB_VERSION=v0.0.0-20261105234957-e22db6528018
 
 cache="${HOSTACCESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostaccess}"
-bin="$cache/bin"
+# govulncheck must be built by the Go that builds us: it type-checks the
+# standard library of that Go and refuses sources newer than itself.
+goversion=$(go env GOVERSION)
+bin="$cache/bin/$goversion"
 govulncheck="$bin/govulncheck"
 db="$cache/vulndb/$VULNDB_VERSION"
 
@@ -78,7 +81,7 @@ fi
 entries=$(find "$db/ID" -name 'GO-*.json' | wc -l)
 stamp=${VULNDB_VERSION#v0.0.0-}
 stamp=${stamp%%-*}
-echo "== govulncheck $GOVULNCHECK_VERSION, DB golang.org/x/vulndb@$VULNDB_VERSION" \
+echo "== govulncheck $GOVULNCHECK_VERSION on $goversion, DB golang.org/x/vulndb@$VULNDB_VERSION" \
   "(commit of ${stamp:0:4}-${stamp:4:2}-${stamp:6:2} ${stamp:8:2}:${stamp:10:2} UTC, $entries entries, file://$db)"
 set +e
 "$govulncheck" -db "file://$db" "$@" ./...
