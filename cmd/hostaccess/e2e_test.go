@@ -28,7 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 )
 
@@ -97,7 +97,7 @@ func (b *syncBuffer) String() string {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	if testutil.UsePostgres() && !slices.Contains(extra, "--datastore-engine") {
-		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", teststack.MigratedDatabase(t))
+		extra = append(extra, "--datastore-engine", "postgres", "--datastore-conn-uri", testengine.MigratedDatabase(t))
 	}
 	extra = withSmallPools(extra)
 	s := &server{grpcAddr: freePort(t), httpAddr: freePort(t), logs: &syncBuffer{}}

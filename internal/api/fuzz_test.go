@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -73,7 +73,7 @@ func FuzzDecode(f *testing.F) {
 // method, path, actor and body, the answer is never a server error, and a
 // refusal is a problem+json document.
 func FuzzHandler(f *testing.F) {
-	svc, _ := teststack.NewService(f, nil)
+	svc, _ := testengine.NewService(f, nil)
 	handler := NewHandler(svc, map[string]string{testKey: testCaller}, zap.NewNop())
 	// A first account, so flows have something to act on.
 	if _, err := svc.CreateAccount(f.Context(), hostaccess.System(testCaller), hostaccess.NewAccount{ID: "acme", Name: "Acme", OwnerID: "alice", OwnerEmail: "alice@acme.test"}); err != nil {

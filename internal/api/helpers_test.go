@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
@@ -40,7 +40,7 @@ type response struct {
 // directory, and returns a client holding a valid key.
 func newTestAPI(t *testing.T) (*apiClient, *testutil.Clock) {
 	t.Helper()
-	svc, clock := teststack.NewService(t, nil)
+	svc, clock := testengine.NewService(t, nil)
 	srv := httptest.NewServer(NewHandler(svc, map[string]string{testKey: testCaller, "k-billing-abcdef": "billing"}, zaptest.NewLogger(t)))
 	t.Cleanup(srv.Close)
 	return &apiClient{t: t, base: srv.URL, key: testKey}, clock

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -29,7 +29,7 @@ func mustKey(t *testing.T, spec string) Key {
 // and a write-only one, from a keyring the test may change.
 func newScopedAPI(t *testing.T) (*apiClient, *Keyring) {
 	t.Helper()
-	svc, _ := teststack.NewService(t, nil)
+	svc, _ := testengine.NewService(t, nil)
 	set, err := NewKeySet([]Key{
 		mustKey(t, testCaller+"="+testKey),
 		mustKey(t, "auditor:read="+auditorKey),

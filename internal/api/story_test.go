@@ -51,7 +51,7 @@ func TestSeedStory(t *testing.T) {
 	require.Len(t, sw.Accounts, 1)
 	require.Equal(t, "acme", sw.Accounts[0].ID)
 	require.Equal(t, "Acme", sw.Accounts[0].Name)
-	require.Equal(t, "invoices", sw.Accounts[0].Summary)
+	require.Equal(t, "billing", sw.Accounts[0].Summary)
 	require.NotNil(t, sw.Single, "one account: the session goes straight to it")
 
 	require.True(t, c.can("account:acme", "pay_invoices", "user:carol", acc.ZedToken))

@@ -205,13 +205,13 @@ func TestRoutes(t *testing.T) {
 
 func TestDecodesAnswers(t *testing.T) {
 	srv, _ := fakeServer(t, http.StatusOK, "application/json",
-		`{"accounts":[{"id":"acme","name":"Acme","owner":false,"summary":"invoices"}],"single":{"id":"acme","name":"Acme","owner":false,"summary":"invoices"}}`)
+		`{"accounts":[{"id":"acme","name":"Acme","owner":false,"summary":"billing"}],"single":{"id":"acme","name":"Acme","owner":false,"summary":"billing"}}`)
 	list, err := apiclient.New(srv.URL, "k", "service").SwitchAccounts(context.Background(), "carol")
 	require.NoError(t, err)
 	require.Len(t, list.Accounts, 1)
 	require.NotNil(t, list.Single)
 	require.Equal(t, "acme", list.Single.ID)
-	require.Equal(t, "invoices", list.Single.Summary)
+	require.Equal(t, "billing", list.Single.Summary)
 }
 
 func TestProblems(t *testing.T) {

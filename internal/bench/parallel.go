@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 

@@ -20,16 +20,13 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/relfile"
 	"github.com/hostaccess/hostaccess/pkg/directory"
-	"github.com/hostaccess/hostaccess/pkg/directory/memory"
-	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
-	"github.com/hostaccess/hostaccess/schema"
+	"github.com/hostaccess/hostaccess/pkg/stack"
 )
 
 // ErrMismatch is returned when an answer differs from the one the
@@ -298,66 +295,51 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The directory first: the freshness tracker keeps tokens in it, and
-	// the engine reports writes to the tracker.
-	var dir directory.Store = memory.New()
-	if cfg.DatastoreEngine == engine.EnginePostgres {
-		if err := postgres.Migrate(ctx, cfg.DatastoreURI, postgres.Postgres); err != nil {
-			return nil, fmt.Errorf("migrating the directory: %w", err)
-		}
-		store, err := postgres.Open(ctx, cfg.DatastoreURI, postgres.PoolConfig{})
-		if err != nil {
-			return nil, err
-		}
-		dir = store
+	// The stack as serve runs it: SpiceDB on a loopback port (the service
+	// reaches it over TCP, as in serve), the directory beside it. The data
+	// is loaded once the schema is written, before the watch starts.
+	consistency := stack.ConsistencyTokens
+	if cfg.Consistency == ConsistencyFull {
+		consistency = stack.ConsistencyFull
 	}
-	engCfg := engine.Config{
-		DatastoreEngine: cfg.DatastoreEngine, DatastoreURI: cfg.DatastoreURI,
-		GRPCAddr: addr, InsecureNoAuth: true, DisableDatastoreMetrics: true,
-		RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
-		WatchInterval: 100 * time.Millisecond,
+	env := &Env{Provider: p, report: rep, v: &verifier{}, cfg: cfg}
+	srv := &stack.Server{
+		Engine: engine.Config{
+			DatastoreEngine: cfg.DatastoreEngine, DatastoreURI: cfg.DatastoreURI,
+			GRPCAddr: addr, InsecureNoAuth: true, DisableDatastoreMetrics: true,
+			RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
+			WatchInterval: 100 * time.Millisecond,
+		},
+		Consistency:     consistency,
+		FollowWait:      30 * time.Second,
+		RecoverInterval: -1, // nothing is interrupted in a bench
+		Prepare: func(ctx context.Context, s *stack.Server) error {
+			return env.load(ctx, s, rels)
+		},
 	}
-	var tracker *freshness.Tracker
-	if cfg.Consistency == ConsistencyTokens {
-		tracker, err = freshness.New(freshness.Config{DatastoreEngine: cfg.DatastoreEngine, Store: dir})
-		if err != nil {
-			_ = dir.Close()
-			return nil, err
+	env.stop = func() {
+		if err := srv.Close(); err != nil {
+			cfg.logf("closing the stack: %v", err)
 		}
-		engCfg.Freshness = tracker
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	eng, err := engine.Open(runCtx, engCfg, zap.NewNop())
-	if err != nil {
-		cancel()
-		_ = dir.Close()
+	if err := srv.Start(ctx); err != nil {
+		env.stop()
 		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(runCtx) }()
-	env := &Env{Provider: p, Engine: eng, Dir: dir, Freshness: tracker, report: rep, v: &verifier{}, cfg: cfg}
-	env.stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				cfg.logf("the engine stopped with: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-		}
-		_ = eng.Close()
-		if env.Dir != nil {
-			_ = env.Dir.Close()
+	if tracker := srv.Freshness(); tracker != nil {
+		if err := tracker.WaitFollowing(ctx, 0); err != nil {
+			env.stop()
+			return nil, err
 		}
 	}
-	fail := func(err error) (*Env, error) { env.stop(); return nil, err }
+	env.Engine, env.Dir, env.Freshness, env.Service = srv.SpiceDB(), srv.Store(), srv.Freshness(), srv.Service()
+	return env, nil
+}
 
-	startCtx, startCancel := context.WithTimeout(ctx, time.Minute)
-	defer startCancel()
-	if _, err := eng.EnsureSchema(startCtx, schema.Hosting); err != nil {
-		return fail(err)
-	}
-
+// load bulk-imports the generated relationships and directory, timing each
+// step, and remembers the revision after the load.
+func (e *Env) load(ctx context.Context, s *stack.Server, rels []*v1.Relationship) error {
+	cfg, rep, client := e.cfg, e.report, s.Client()
 	t1 := time.Now()
 	// One relfile.Import per importChunk relationships: each import is one
 	// transaction in one stream, and SpiceDB ends a stream after its
@@ -365,9 +347,9 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	// about a million relationships exceeds on a 2-core machine.
 	var n uint64
 	for start := 0; start < len(rels); start += importChunk {
-		loaded, err := relfile.Import(ctx, eng.Client, relfile.File{Relationships: rels[start:min(start+importChunk, len(rels))]})
+		loaded, err := relfile.Import(ctx, client, relfile.File{Relationships: rels[start:min(start+importChunk, len(rels))]})
 		if err != nil {
-			return fail(fmt.Errorf("relationships %d-%d: %w", start, min(start+importChunk, len(rels)), err))
+			return fmt.Errorf("relationships %d-%d: %w", start, min(start+importChunk, len(rels)), err)
 		}
 		n += loaded
 		rep.ImportCalls++
@@ -375,12 +357,12 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	rep.LoadSeconds = time.Since(t1).Seconds()
 	rep.LoadPerSecond = float64(n) / rep.LoadSeconds
 	if int(n) != len(rels) {
-		return fail(fmt.Errorf("bulk import loaded %d of %d relationships", n, len(rels)))
+		return fmt.Errorf("bulk import loaded %d of %d relationships", n, len(rels))
 	}
 	cfg.logf("bulk-imported %d relationships in %.1fs (%.0f/s)", n, rep.LoadSeconds, rep.LoadPerSecond)
 	t2 := time.Now()
-	if err := env.Dir.ImportAll(ctx, p.Directory()); err != nil {
-		return fail(fmt.Errorf("loading the directory: %w", err))
+	if err := s.Store().ImportAll(ctx, e.Provider.Directory()); err != nil {
+		return fmt.Errorf("loading the directory: %w", err)
 	}
 	rep.DirectorySeconds = time.Since(t2).Seconds()
 	if cfg.DatastoreEngine == engine.EnginePostgres {
@@ -388,33 +370,23 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		// empty-table statistics until autovacuum gets to the tables.
 		t3 := time.Now()
 		if err := engine.Analyze(ctx, cfg.DatastoreEngine, cfg.DatastoreURI); err != nil {
-			return fail(err)
+			return err
 		}
 		rep.AnalyzeSeconds = time.Since(t3).Seconds()
 		cfg.logf("analyzed the loaded tables in %.1fs", rep.AnalyzeSeconds)
 	}
 
-	head, err := eng.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+	head, err := client.CheckPermission(ctx, &v1.CheckPermissionRequest{
 		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 		Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: "bench-load-token"},
 		Permission:  "view",
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bench"}},
 	})
 	if err != nil {
-		return fail(fmt.Errorf("reading the revision after the load: %w", err))
+		return fmt.Errorf("reading the revision after the load: %w", err)
 	}
-	env.loadToken = head.GetCheckedAt()
-	if tracker != nil {
-		go tracker.Follow(runCtx, eng.Client)
-		if err := tracker.WaitFollowing(ctx, 30*time.Second); err != nil {
-			return fail(err)
-		}
-	}
-	env.Service, err = hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: env.Dir, Freshness: tracker})
-	if err != nil {
-		return fail(err)
-	}
-	return env, nil
+	e.loadToken = head.GetCheckedAt()
+	return nil
 }
 
 // Close stops the engine.

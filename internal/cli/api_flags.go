@@ -33,7 +33,7 @@ type apiFlags struct {
 
 func (f *apiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.url, "api-url", "http://localhost:8080", "base URL of the hostaccess HTTP API (--http-addr of serve)")
-	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-key NAME=KEY)")
+	cmd.Flags().StringVar(&f.key, "api-key", "", "API key of the calling service (one KEY of serve's --api-keys NAME=KEY)")
 	if !f.noActor {
 		// No default: a forgotten --actor must not silently act as the
 		// trusted service, which bypasses every permission check.

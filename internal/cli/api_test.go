@@ -142,7 +142,7 @@ func TestSeedsStory(t *testing.T) {
 	// Carol has one account: the panel takes her straight to it.
 	single := st.ok(t, "accounts", "carol", "--actor", "user:carol")
 	require.Regexp(t, `(?m)^single account:\s+acme$`, single)
-	require.Regexp(t, `(?m)^rights:\s+invoices$`, single)
+	require.Regexp(t, `(?m)^rights:\s+billing$`, single)
 	st.refused(t, "forbidden", "accounts", "carol", "--actor", "user:alice")
 
 	members := st.ok(t, "member", "list", "acme", "--actor", "user:alice")

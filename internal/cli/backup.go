@@ -11,8 +11,8 @@ import (
 	"github.com/authzed/authzed-go/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/relfile"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 func newExportCommand(streams Streams, conn *connFlags) *cobra.Command {
@@ -157,9 +157,6 @@ func (o *offlineFlags) run(ctx context.Context, migrate bool, fn func(context.Co
 		return err
 	}
 	defer stores.stop()
-	if err := stores.waitServing(ctx); err != nil {
-		return err
-	}
 	return fn(ctx, stores)
 }
 

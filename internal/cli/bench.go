@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hostaccess/hostaccess/internal/bench"
-	"github.com/hostaccess/hostaccess/internal/engine"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 func newBenchCommand(streams Streams) *cobra.Command {

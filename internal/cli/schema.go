@@ -9,8 +9,8 @@ import (
 	"github.com/authzed/authzed-go/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/validate"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 func newSchemaCommand(streams Streams, conn *connFlags) *cobra.Command {

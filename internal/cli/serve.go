@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,18 +15,16 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hostaccess/hostaccess/internal/api"
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/httpserver"
 	"github.com/hostaccess/hostaccess/internal/logging"
 	"github.com/hostaccess/hostaccess/internal/mail"
 	"github.com/hostaccess/hostaccess/internal/relfile"
 	"github.com/hostaccess/hostaccess/internal/tlsconf"
-	"github.com/hostaccess/hostaccess/pkg/directory"
-	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
-	"github.com/hostaccess/hostaccess/schema"
+	"github.com/hostaccess/hostaccess/pkg/stack"
 )
 
 // serveConfig is everything `serve` is configured with.
@@ -68,24 +65,6 @@ type serveConfig struct {
 	Consistency            string
 	FreshnessCacheSize     int
 	SpiceDBDatastoreEngine string
-}
-
-// Check consistencies of serve.
-const (
-	consistencyTokens = "tokens"
-	consistencyFull   = "full"
-)
-
-// tokenEngine is the datastore engine whose tokens the freshness tracker
-// compares, or "" when tokens are off.
-func (c serveConfig) tokenEngine() string {
-	if c.Consistency != consistencyTokens {
-		return ""
-	}
-	if c.Engine.SpiceDBEndpoint != "" {
-		return c.SpiceDBDatastoreEngine
-	}
-	return c.Engine.DatastoreEngine
 }
 
 // grpcTLS and httpTLS are each listener's certificate and key: its own
@@ -154,7 +133,7 @@ func (c serveConfig) Validate() error {
 		return errors.New("--recover-after must be positive")
 	}
 	switch c.Consistency {
-	case consistencyTokens, consistencyFull:
+	case stack.ConsistencyTokens, stack.ConsistencyFull:
 	default:
 		return fmt.Errorf("unknown --consistency %q: use tokens or full", c.Consistency)
 	}
@@ -213,9 +192,6 @@ func (c serveConfig) keyFile(logger *zap.Logger) *api.KeyFile {
 	static, _ := c.apiKeys()
 	return &api.KeyFile{Path: c.APIKeysFile, Static: static, Ring: api.NewKeyring(nil), Logger: logger}
 }
-
-// keyFilePoll is how often --api-keys-file is looked at for changes.
-const keyFilePoll = 2 * time.Second
 
 // mailerAdapter lets the SMTP sender deliver the domain's invitation mails.
 type mailerAdapter struct{ sender *mail.SMTPSender }
@@ -292,112 +268,84 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
 	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
-	f.StringVar(&cfg.Consistency, "consistency", consistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
+	f.StringVar(&cfg.Consistency, "consistency", stack.ConsistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
 	f.IntVar(&cfg.FreshnessCacheSize, "freshness-cache-size", freshness.DefaultCapacity, "accounts whose freshness token is kept in memory")
 	f.DurationVar(&cfg.Engine.WatchInterval, "watch-interval", 100*time.Millisecond, "how often SpiceDB's watch polls a SQL datastore: the delay before changes made through other nodes reach this one's tokens (at least 100ms)")
 	f.StringVar(&cfg.SpiceDBDatastoreEngine, "spicedb-datastore-engine", "", "datastore engine of the external SpiceDB cluster (postgres, cockroachdb, memory): needed for tokens with --spicedb-endpoint; without it checks are fully consistent")
 	return cmd
 }
 
-// serve runs the engine and the HTTP server until ctx ends.
+// serve runs the stack (pkg/stack) and the HTTP server until ctx ends.
+// The HTTP server starts first, so that /healthz answers and /readyz says
+// "starting" while migrations and the schema take their time.
 func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	cfg.Engine = cfg.engineConfig()
 	httpTLS, err := cfg.httpTLS().ServerConfig()
 	if err != nil {
 		return err
 	}
-	// The directory first: the freshness tracker keeps its tokens there,
-	// and the engine reports the writes made through its API to the tracker.
-	dir, err := openDirectory(ctx, cfg, logger)
-	if err != nil {
-		return err
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	srv := &stack.Server{
+		Engine:                 cfg.Engine,
+		DirectoryURI:           cfg.DirectoryURI,
+		DirectoryMaxConns:      cfg.DirectoryMaxConns,
+		Consistency:            cfg.Consistency,
+		SpiceDBDatastoreEngine: cfg.SpiceDBDatastoreEngine,
+		FreshnessCacheSize:     cfg.FreshnessCacheSize,
+		InvitationTTL:          cfg.InvitationTTL,
+		InviteURLTemplate:      cfg.InviteURLTemplate,
+		RecoverAfter:           cfg.RecoverAfter,
+		APIKeys:                cfg.APIKeys,
+		APIKeysFile:            cfg.APIKeysFile,
+		ReloadKeys:             hup,
+		Prepare:                bootstrap(cfg.Bootstrap, logger),
+		Logger:                 logger,
 	}
-	defer func() { _ = dir.Close() }()
-	tracker, err := newTracker(cfg, dir, logger)
-	if err != nil {
-		return err
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+		srv.Mailer = mailerAdapter{sender: sender}
+		logger.Info("invitations are e-mailed", zap.Stringer("smtp", sender))
 	}
-	cfg.Engine.Freshness = tracker
-	eng, err := engine.Open(ctx, cfg.Engine, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = eng.Close() }()
+	defer func() { _ = srv.Close() }()
 
-	var schemaReady atomic.Bool
-	var dirRef atomic.Pointer[directory.Store]
 	// /readyz is unauthenticated: it says which part is not ready, and the
 	// log says why (addresses and credentials stay out of the answer).
-	ready := func(ctx context.Context) error {
-		if !schemaReady.Load() {
-			return errors.New("starting: schema not written yet")
-		}
-		if err := eng.Ready(ctx); err != nil {
-			logger.Debug("not ready: datastore", zap.Error(err))
-			return errors.New("the datastore is unreachable")
-		}
-		if d := dirRef.Load(); d != nil {
-			if err := (*d).Ping(ctx); err != nil {
-				logger.Debug("not ready: directory", zap.Error(err))
-				return errors.New("the directory is unreachable")
-			}
-		}
-		return nil
-	}
-	httpSrv, err := httpserver.New(cfg.HTTPAddr, ready, prometheus.DefaultGatherer, logger)
+	httpSrv, err := httpserver.New(cfg.HTTPAddr, srv.Ready, prometheus.DefaultGatherer, logger)
 	if err != nil {
 		return err
 	}
 	if httpTLS != nil {
 		httpSrv.UseTLS(httpTLS)
 	}
-	dirRef.Store(&dir)
-	svc, err := newService(cfg, eng, dir, tracker, logger)
-	if err != nil {
-		return err
-	}
-	keys, keyFile, err := openKeys(cfg, logger)
-	if err != nil {
-		return err
-	}
-	if keys.Current().Len() == 0 {
-		logger.Warn("no --api-keys or --api-keys-file: the HTTP API /v1 is off (health, readiness and metrics still serve)")
-	} else {
-		apiHandler := api.NewHandlerWithKeys(svc, keys, logger)
-		httpSrv.Handle("/v1/", apiHandler)
-		httpSrv.Handle("GET /openapi.json", apiHandler)
-	}
-
 	g, gctx := errgroup.WithContext(ctx)
-	if keyFile != nil {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		g.Go(func() error { keyFile.Watch(gctx, keyFilePoll, hup); return nil })
-	}
-	g.Go(func() error { return eng.Run(gctx) })
 	g.Go(func() error { return httpSrv.Run(gctx, cfg.ShutdownGrace) })
 	g.Go(func() error {
-		if err := prepare(gctx, eng, cfg, logger); err != nil {
+		if err := srv.Start(gctx); err != nil {
 			return err
 		}
-		g.Go(func() error { recoverLoop(gctx, svc, logger); return nil })
-		if tracker != nil {
-			g.Go(func() error { tracker.Follow(gctx, eng.Client); return nil })
-			// Ready means answering from cache where safe; after followWait
-			// serve goes on, fully consistent until the watch is live.
-			if err := tracker.WaitFollowing(gctx, followWait); errors.Is(err, freshness.ErrNotFollowing) {
-				logger.Warn(err.Error())
-			}
+		if len(srv.APIKeyNames()) == 0 && cfg.APIKeysFile == "" {
+			logger.Warn("no --api-keys or --api-keys-file: the HTTP API /v1 is off (health, readiness and metrics still serve)")
+		} else {
+			httpSrv.Handle("/v1/", srv.Handler())
+			httpSrv.Handle("GET /openapi.json", srv.Handler())
 		}
-		schemaReady.Store(true)
 		logger.Info("hostaccess is ready",
 			zap.String("grpc", cfg.Engine.GRPCAddr),
 			zap.Bool("grpc_tls", cfg.Engine.TLSCertPath != ""),
 			zap.String("http", httpSrv.Addr()),
 			zap.Bool("http_tls", httpTLS != nil),
 			zap.String("datastore", cfg.Engine.DatastoreEngine))
-		return nil
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-srv.Done():
+			return srv.Err()
+		}
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -406,149 +354,23 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 	return nil
 }
 
-// openKeys builds the keyring of the HTTP API: the --api-keys keys, and
-// those of --api-keys-file, which is then watched (nil without a file).
-func openKeys(cfg serveConfig, logger *zap.Logger) (*api.Keyring, *api.KeyFile, error) {
-	if cfg.APIKeysFile == "" {
-		static, _ := cfg.apiKeys() // validated
-		set, err := api.NewKeySet(static)
-		if err != nil {
-			return nil, nil, err
-		}
-		return api.NewKeyring(set), nil, nil
-	}
-	kf := cfg.keyFile(logger.Named("api-keys"))
-	if err := kf.Reload(); err != nil {
-		return nil, nil, fmt.Errorf("--api-keys-file: %w", err)
-	}
-	logger.Info("API keys loaded; SIGHUP or a change of the file reloads them", zap.String("file", cfg.APIKeysFile),
-		zap.Strings("keys", kf.Ring.Current().Names()))
-	return kf.Ring, kf, nil
-}
-
-// recoverInterval is how often serve settles flows interrupted by a crash
-// or a lost connection (hostaccess.Service.Recover).
-const recoverInterval = 30 * time.Second
-
-// recoverLoop settles interrupted flows at start and then periodically,
-// until ctx ends.
-func recoverLoop(ctx context.Context, svc *hostaccess.Service, logger *zap.Logger) {
-	ticker := time.NewTicker(recoverInterval)
-	defer ticker.Stop()
-	for {
-		n, err := svc.Recover(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.Warn("recovery of interrupted flows failed; retrying", zap.Error(err))
-		case n > 0:
-			logger.Info("settled interrupted flows", zap.Int("count", n))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
-}
-
-// openDirectory opens the directory store beside SpiceDB's data: in memory
-// for the memory datastore, in the same database (its own SQL schema) for
-// postgres and cockroachdb, migrated first unless --skip-migrations.
-func openDirectory(ctx context.Context, cfg serveConfig, logger *zap.Logger) (directory.Store, error) {
-	e := cfg.Engine
-	switch {
-	case e.SpiceDBEndpoint != "" && cfg.DirectoryURI == "":
-		logger.Warn("an external SpiceDB cluster with an in-memory directory: names, invitations, contacts and the audit log do not survive a restart; set --directory-conn-uri")
-		return memory.New(), nil
-	case e.SpiceDBEndpoint == "" && e.DatastoreEngine == engine.EngineMemory:
-		return memory.New(), nil
-	}
-	uri, dialect := cfg.DirectoryURI, postgres.Postgres
-	if uri == "" {
-		uri = e.DatastoreURI
-	}
-	if e.DatastoreEngine == engine.EngineCockroachDB {
-		dialect = postgres.CockroachDB
-	}
-	if !e.SkipMigrations {
-		if err := postgres.Migrate(ctx, uri, dialect); err != nil {
-			return nil, fmt.Errorf("migrating the directory: %w", err)
-		}
-	}
-	store, err := postgres.Open(ctx, uri, postgres.PoolConfig{MaxConns: cfg.DirectoryMaxConns})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("directory on SQL", zap.String("dialect", dialect.String()))
-	return store, nil
-}
-
-// newService builds the domain service over the engine and a directory.
-func newService(cfg serveConfig, eng *engine.Engine, dir directory.Store, tracker *freshness.Tracker, logger *zap.Logger) (*hostaccess.Service, error) {
-	svcCfg := hostaccess.Config{
-		Freshness:         tracker,
-		Engine:            eng.Client,
-		Directory:         dir,
-		Logger:            logger.Named("service"),
-		InvitationTTL:     cfg.InvitationTTL,
-		InviteURLTemplate: cfg.InviteURLTemplate,
-		RecoverAfter:      cfg.RecoverAfter,
-	}
-	if cfg.SMTPURL != "" {
-		sender, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.SMTPFrom)
-		if err != nil {
-			return nil, fmt.Errorf("--smtp-url: %w", err)
-		}
-		svcCfg.Mailer = mailerAdapter{sender: sender}
-		logger.Info("invitations are e-mailed", zap.Stringer("smtp", sender))
-	}
-	return hostaccess.New(svcCfg)
-}
-
-// followWait bounds how long serve waits at start for its watch to go live
-// before it reports ready anyway (answers are then fully consistent).
-const followWait = 10 * time.Second
-
-// newTracker builds the freshness tracker, or nil when checks are fully
-// consistent.
-func newTracker(cfg serveConfig, dir directory.Store, logger *zap.Logger) (*freshness.Tracker, error) {
-	kind := cfg.tokenEngine()
-	if kind == "" {
-		if cfg.Consistency == consistencyTokens {
-			logger.Warn("--spicedb-endpoint without --spicedb-datastore-engine: tokens of the external cluster cannot be compared, so every check is fully consistent")
-		} else {
-			logger.Info("--consistency full: every check is fully consistent")
-		}
-		return nil, nil
-	}
-	return freshness.New(freshness.Config{
-		DatastoreEngine: kind, Store: dir, Logger: logger.Named("freshness"), Capacity: cfg.FreshnessCacheSize,
-	})
-}
-
-// prepare writes the schema and loads the bootstrap file.
-func prepare(ctx context.Context, eng *engine.Engine, cfg serveConfig, logger *zap.Logger) error {
-	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	change, err := eng.EnsureSchema(startCtx, schema.Hosting)
-	for _, line := range change.Changes {
-		logger.Info("schema change", zap.String("change", line))
-	}
-	if err != nil {
-		return err
-	}
-	if cfg.Bootstrap == "" {
+// bootstrap loads a relationship file once the schema is written (nothing
+// when path is empty).
+func bootstrap(path string, logger *zap.Logger) func(context.Context, *stack.Server) error {
+	if path == "" {
 		return nil
 	}
-	f, err := relfile.Read(cfg.Bootstrap)
-	if err != nil {
-		return fmt.Errorf("--bootstrap: %w", err)
+	return func(ctx context.Context, s *stack.Server) error {
+		f, err := relfile.Read(path)
+		if err != nil {
+			return fmt.Errorf("--bootstrap: %w", err)
+		}
+		if _, err := relfile.Touch(ctx, s.Client(), f.Relationships, 1000); err != nil {
+			return fmt.Errorf("--bootstrap %s: %w", path, err)
+		}
+		logger.Info("loaded bootstrap relationships", zap.String("file", path), zap.Int("relationships", len(f.Relationships)))
+		return nil
 	}
-	if _, err := relfile.Touch(startCtx, eng.Client, f.Relationships, 1000); err != nil {
-		return fmt.Errorf("--bootstrap %s: %w", cfg.Bootstrap, err)
-	}
-	logger.Info("loaded bootstrap relationships", zap.String("file", cfg.Bootstrap), zap.Int("relationships", len(f.Relationships)))
-	return nil
 }
 
 func newMigrateCommand() *cobra.Command {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
@@ -28,7 +28,7 @@ func FuzzTokens(f *testing.F) {
 			f.Add(engine, token)
 		}
 	}
-	store := teststack.NewDirectory(f, "")
+	store := testengine.NewDirectory(f, "")
 	trackers := map[string]*freshness.Tracker{}
 	for _, engine := range []string{"memory", "postgres", "cockroachdb"} {
 		tracker, err := freshness.New(freshness.Config{DatastoreEngine: engine, Store: store})
@@ -60,7 +60,7 @@ func FuzzTokens(f *testing.F) {
 
 // The fuzzer's seeds are real tokens: each engine reads its own.
 func TestTokensAreReadByTheirEngine(t *testing.T) {
-	store := teststack.NewDirectory(t, "")
+	store := testengine.NewDirectory(t, "")
 	for engine, token := range map[string]string{
 		"memory":   "Gh8KEzE3OTYyNDE2OTY4MjM3ODk1NDYSCDQxN2UwMTVj",
 		"postgres": "GiQKGENOWXpJTlV6S0lqSnkvNy9pZUwyR0E9PRIIZGViYjgwZGU=",

@@ -11,10 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
 
@@ -70,9 +70,9 @@ type rig struct {
 
 func newRig(t *testing.T, capacity int) *rig {
 	t.Helper()
-	eng, uri := teststack.StartEngineWithDatabase(t)
-	store := teststack.NewDirectory(t, uri)
-	return &rig{eng: eng, store: store, tracker: teststack.NewTracker(t, store, uri != "", capacity)}
+	eng, uri := testengine.StartEngineWithDatabase(t)
+	store := testengine.NewDirectory(t, uri)
+	return &rig{eng: eng, store: store, tracker: testengine.NewTracker(t, store, uri != "", capacity)}
 }
 
 // write changes something no scope covers (an operation marker), so only
@@ -119,7 +119,7 @@ func TestFullyConsistentUntilFollowingAndAfter(t *testing.T) {
 
 func TestConsistencyTakesTheNewestOfStoreMemoryAndCaller(t *testing.T) {
 	r := newRig(t, 0)
-	teststack.Follow(t, r.tracker, r.eng)
+	testengine.Follow(t, r.tracker, r.eng)
 	ctx := t.Context()
 
 	// A token only the store knows (another node's flow).
@@ -186,7 +186,7 @@ func TestAskReasksOnlyWhenTheStoredTokenIsNewer(t *testing.T) {
 	require.Equal(t, []call{{"full"}}, calls)
 	require.Zero(t, r.tracker.Stats().Loads)
 
-	teststack.Follow(t, r.tracker, r.eng)
+	testengine.Follow(t, r.tracker, r.eng)
 	stored := r.write(t) // another node's flow on acme
 	require.NoError(t, r.store.SetFreshness(ctx, "acme", "", stored))
 	globexStored := r.write(t)
@@ -242,7 +242,7 @@ func TestAskReasksOnlyWhenTheStoredTokenIsNewer(t *testing.T) {
 
 func TestRecordStoresTokensNeverBackwards(t *testing.T) {
 	r := newRig(t, 0)
-	teststack.Follow(t, r.tracker, r.eng)
+	testengine.Follow(t, r.tracker, r.eng)
 	ctx := t.Context()
 	older, newer := r.write(t), r.write(t)
 
@@ -262,7 +262,7 @@ func TestRecordStoresTokensNeverBackwards(t *testing.T) {
 
 func TestForgetReadsTheNewestRevision(t *testing.T) {
 	r := newRig(t, 0)
-	teststack.Follow(t, r.tracker, r.eng)
+	testengine.Follow(t, r.tracker, r.eng)
 	ctx := t.Context()
 	unseen := r.write(t) // a bulk import's change, say: no token reported
 	require.False(t, r.tracker.Covers("acme", unseen))
@@ -276,7 +276,7 @@ func TestForgetReadsTheNewestRevision(t *testing.T) {
 
 func TestCapacityBoundsMemoryWithoutLosingFreshness(t *testing.T) {
 	r := newRig(t, 2)
-	teststack.Follow(t, r.tracker, r.eng)
+	testengine.Follow(t, r.tracker, r.eng)
 	tokens := map[string]string{}
 	for _, scope := range []string{"a", "b", "c", "d"} {
 		tokens[scope] = r.write(t)
@@ -290,9 +290,9 @@ func TestCapacityBoundsMemoryWithoutLosingFreshness(t *testing.T) {
 // BenchmarkConsistencyCached is the cost of reading an account's token on
 // the check path once it is in memory.
 func BenchmarkConsistencyCached(b *testing.B) {
-	eng := teststack.StartEngine(b)
-	tracker := teststack.NewTracker(b, teststack.NewDirectory(b, ""), false, 0)
-	teststack.Follow(b, tracker, eng)
+	eng := testengine.StartEngine(b)
+	tracker := testengine.NewTracker(b, testengine.NewDirectory(b, ""), false, 0)
+	testengine.Follow(b, tracker, eng)
 	scopes := []string{"acme"}
 	ctx := context.Background()
 	if _, err := tracker.Consistency(ctx, scopes, ""); err != nil {
@@ -313,9 +313,9 @@ func BenchmarkConsistencyCached(b *testing.B) {
 // as it lapses, although nothing was written and SpiceDB's 30 s window
 // would keep serving the cached "allowed" (the control shows it does).
 func TestExpiredGrantsAreDeniedOnTime(t *testing.T) {
-	tracker := teststack.NewTracker(t, teststack.NewDirectory(t, ""), testutil.UsePostgres(), 0)
-	eng, _ := teststack.StartEngineWithTracker(t, tracker, 30*time.Second)
-	teststack.Follow(t, tracker, eng)
+	tracker := testengine.NewTracker(t, testengine.NewDirectory(t, ""), testutil.UsePostgres(), 0)
+	eng, _ := testengine.StartEngineWithTracker(t, tracker, 30*time.Second)
+	testengine.Follow(t, tracker, eng)
 	ctx := t.Context()
 
 	// Twice: the second grant is written after the first lapsed, when the

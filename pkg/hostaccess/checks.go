@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hostaccess/hostaccess/schema"
 	"runtime"
 	"slices"
 	"strings"
@@ -254,16 +255,18 @@ type SwitchList struct {
 	Single *AccountSummary `json:"single,omitempty"`
 }
 
-// summaryPermissions are the capabilities a switch-list line mentions.
+// summaryPermissions are the capabilities a switch-list line mentions,
+// each by the name the API grants it under (a Right, "owner", or
+// "technical" for technical access to all products).
 var summaryPermissions = []struct{ permission, label string }{
-	{"close", "owner"},
-	{"pay_invoices", "invoices"},
-	{"open_ticket", "support"},
-	{"manage_domains", "domains"},
-	{"manage_security", "security"},
-	{"manage_users", "users"},
-	{"manage_all_products", "all products"},
-	{"view_everything", "read-only"},
+	{schema.PermClose, "owner"},
+	{schema.PermPayInvoices, string(RightBilling)},
+	{schema.PermOpenTicket, string(RightSupport)},
+	{schema.PermManageDomains, string(RightDomains)},
+	{schema.PermManageSecurity, string(RightSecurity)},
+	{schema.PermManageUsers, string(RightUserManagement)},
+	{schema.PermManageAllProducts, "technical"},
+	{schema.PermViewEverything, string(RightReadOnly)},
 }
 
 // SwitchAccounts lists the accounts a person can switch to, each with a
@@ -479,6 +482,9 @@ func (s *Service) ReachOf(ctx context.Context, actor Actor, userID string) (Acce
 	products, err := s.lookupResources(ctx, typeProduct, "manage", subject(typeUser, userID))
 	if err != nil {
 		return AccessReport{}, err
+	}
+	if products == nil {
+		products = []string{} // "no products" is [], never null
 	}
 	return AccessReport{UserID: userID, Accounts: list.Accounts, Products: products}, nil
 }

@@ -8,7 +8,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
@@ -393,8 +393,8 @@ func TestRawDeleteIsFreshAtOnce(t *testing.T) {
 // the directory's stored tokens and SpiceDB's watch (no interceptor).
 func otherNode(t *testing.T, f *fixture) (*hostaccess.Service, *freshness.Tracker) {
 	t.Helper()
-	tracker := teststack.NewTracker(t, f.stack.Directory, f.stack.DatabaseURI != "", 0)
-	teststack.Follow(t, tracker, f.stack.Engine)
+	tracker := testengine.NewTracker(t, f.stack.Directory, f.stack.DatabaseURI != "", 0)
+	testengine.Follow(t, tracker, f.stack.Engine)
 	svc, err := hostaccess.New(hostaccess.Config{Engine: f.stack.Engine.Client, Directory: f.stack.Directory, Freshness: tracker})
 	require.NoError(t, err)
 	return svc, tracker

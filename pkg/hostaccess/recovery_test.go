@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/hostaccess/hostaccess/internal/teststack"
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
@@ -77,10 +77,10 @@ type faultyFixture struct {
 
 func newFaultyFixture(t *testing.T) *faultyFixture {
 	t.Helper()
-	eng, uri := teststack.StartEngineWithDatabase(t)
+	eng, uri := testengine.StartEngineWithDatabase(t)
 	clock := testutil.NewClock()
 	fe := &faultyEngine{Engine: eng.Client}
-	fd := &faultyDirectory{Store: teststack.NewDirectory(t, uri)}
+	fd := &faultyDirectory{Store: testengine.NewDirectory(t, uri)}
 	svc, err := hostaccess.New(hostaccess.Config{Engine: fe, Directory: fd, Now: clock.Now})
 	require.NoError(t, err)
 	f := &fixture{t: t, svc: svc, clock: clock, mails: &recordingMailer{}}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/teststack"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
@@ -393,8 +394,8 @@ func TestContactsHaveNoAccessAndReceiveTheirCategories(t *testing.T) {
 // delegated accounts only, and switching delegation off removes that reach
 // at once. Host staff are provider-side, written as raw relationships.
 func TestDelegationToHost(t *testing.T) {
-	eng, uri := teststack.StartEngineWithDatabase(t)
-	svc, err := hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: teststack.NewDirectory(t, uri)})
+	eng, uri := testengine.StartEngineWithDatabase(t)
+	svc, err := hostaccess.New(hostaccess.Config{Engine: eng.Client, Directory: testengine.NewDirectory(t, uri)})
 	require.NoError(t, err)
 	f := &fixture{t: t, svc: svc, clock: testutil.NewClock(), mails: &recordingMailer{}}
 	_, err = eng.Client.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
@@ -445,7 +446,7 @@ func TestSwitchAccounts(t *testing.T) {
 	require.Nil(t, list.Single)
 	require.Len(t, list.Accounts, 2)
 	require.Equal(t, "globex", list.Accounts[1].ID)
-	require.Equal(t, "invoices", list.Accounts[1].Summary)
+	require.Equal(t, "billing", list.Accounts[1].Summary)
 
 	none, err := f.svc.SwitchAccounts(ctx, service, "nobody")
 	require.NoError(t, err)

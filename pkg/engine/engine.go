@@ -6,6 +6,8 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -47,9 +49,11 @@ type Config struct {
 	// SkipMigrations leaves the SQL datastore's schema as it is.
 	SkipMigrations bool
 
-	// GRPCAddr is where SpiceDB's v1 API listens (host:port).
+	// GRPCAddr is where SpiceDB's v1 API listens (host:port). Empty: it
+	// listens nowhere, and the engine's client talks to it in-process.
 	GRPCAddr string
-	// PresharedKey authenticates API callers; required unless InsecureNoAuth.
+	// PresharedKey authenticates API callers; required unless InsecureNoAuth
+	// or GRPCAddr is empty (a random one is made then).
 	PresharedKey string
 	// InsecureNoAuth serves the API without authentication (development only).
 	InsecureNoAuth bool
@@ -127,11 +131,10 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("unknown --datastore-engine %q: use memory, postgres or cockroachdb", c.DatastoreEngine)
 	}
-	if c.GRPCAddr == "" {
-		return errors.New("--grpc-addr is required")
-	}
-	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
-		return fmt.Errorf("invalid --grpc-addr %q: %w", c.GRPCAddr, err)
+	if c.GRPCAddr != "" {
+		if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+			return fmt.Errorf("invalid --grpc-addr %q: %w", c.GRPCAddr, err)
+		}
 	}
 	if c.RevisionQuantization < 0 {
 		return errors.New("--datastore-revision-quantization-interval must not be negative")
@@ -139,8 +142,11 @@ func (c Config) Validate() error {
 	if c.ReadPoolMaxOpen < 0 || c.WritePoolMaxOpen < 0 {
 		return errors.New("datastore pool sizes must not be negative")
 	}
-	if c.PresharedKey == "" && !c.InsecureNoAuth {
+	if c.PresharedKey == "" && !c.InsecureNoAuth && c.GRPCAddr != "" {
 		return errors.New("--grpc-preshared-key is required (or --insecure-no-auth for local development)")
+	}
+	if c.GRPCAddr == "" && c.tlsPair().Enabled() {
+		return errors.New("--grpc-tls-cert-path needs --grpc-addr: an engine without a listener has nothing to serve over TLS")
 	}
 	return c.tlsPair().Validate()
 }
@@ -160,6 +166,7 @@ type Engine struct {
 
 	logger *zap.Logger
 	server server.RunnableServer // nil for an external cluster
+	conn   *grpc.ClientConn      // the in-process connection, when there is no listener
 	remote bool
 }
 
@@ -180,6 +187,15 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 			return nil, err
 		}
 	}
+	if cfg.GRPCAddr == "" && cfg.PresharedKey == "" && !cfg.InsecureNoAuth {
+		// Nobody outside the process can reach the API; the key only
+		// keeps SpiceDB's authentication on.
+		key, err := randomKey()
+		if err != nil {
+			return nil, err
+		}
+		cfg.PresharedKey = key
+	}
 	if cfg.DatastoreEngine == EngineMemory {
 		logger.Warn("using the memory datastore: nothing survives a restart; use it to try hostaccess and in tests, and postgres or cockroachdb in production")
 	}
@@ -196,9 +212,13 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
+	network := "tcp"
+	if cfg.GRPCAddr == "" {
+		network = util.BufferedNetwork // in-process only: no port
+	}
 	srvConfig.GRPCServer = util.GRPCServerConfig{
 		Address:    cfg.GRPCAddr,
-		Network:    "tcp",
+		Network:    network,
 		Enabled:    true,
 		MaxConnAge: 30 * time.Second,
 		// SpiceDB serves these with TLS 1.2 at least, and reloads them.
@@ -243,6 +263,18 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	token := cfg.PresharedKey
 	if token == "" {
 		token = "unused" // the server ignores it under --insecure-no-auth
+	}
+	if cfg.GRPCAddr == "" {
+		conn, err := srv.NewClient(grpcutil.WithInsecureBearerToken(token))
+		if err != nil {
+			return nil, fmt.Errorf("connecting to the embedded SpiceDB: %w", err)
+		}
+		client := &authzed.Client{
+			SchemaServiceClient:      v1.NewSchemaServiceClient(conn),
+			PermissionsServiceClient: v1.NewPermissionsServiceClient(conn),
+			WatchServiceClient:       v1.NewWatchServiceClient(conn),
+		}
+		return &Engine{Client: client, logger: logger, server: srv, conn: conn}, nil
 	}
 	// The engine's own client dials the listener over loopback: with TLS
 	// it trusts exactly the certificate served, whose names are the
@@ -295,17 +327,35 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // Close releases the client connection.
-func (e *Engine) Close() error { return e.Client.Close() }
+func (e *Engine) Close() error {
+	if e.conn != nil {
+		return e.conn.Close()
+	}
+	return e.Client.Close()
+}
+
+// randomKey is a throwaway preshared key for an engine nobody outside the
+// process can reach.
+func randomKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
 
 // Ready reports whether SpiceDB answers and holds a schema: the datastore is
 // reachable and the schema has been written.
 func (e *Engine) Ready(ctx context.Context) error {
 	_, err := e.Client.ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	if status.Code(err) == codes.NotFound {
-		return errors.New("no schema written yet")
+		return ErrNoSchema
 	}
 	return err
 }
+
+// ErrNoSchema is Ready's answer from a SpiceDB that holds no schema yet.
+var ErrNoSchema = errors.New("no schema written yet")
 
 // Migrate brings a SQL datastore's SpiceDB tables to the latest version.
 func Migrate(ctx context.Context, engine, uri string, logger *zap.Logger) error {

@@ -15,9 +15,9 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/internal/tlsconf"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/schema"
 )
 

@@ -1,7 +1,8 @@
-// Package teststack starts the whole hostaccess stack for tests: SpiceDB
-// in-process and a directory, in memory or on a fresh migrated Postgres
-// database when HOSTACCESS_TEST_POSTGRES_URI is set.
-package teststack
+// Package testengine starts the parts of hostaccess for tests that need
+// them one by one: SpiceDB in-process, directories, freshness trackers, and
+// fresh migrated Postgres databases when HOSTACCESS_TEST_POSTGRES_URI is
+// set. Tests of the whole stack use internal/teststack, built on pkg/stack.
+package testengine
 
 import (
 	"context"
@@ -10,11 +11,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/directory/memory"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 	"github.com/hostaccess/hostaccess/schema"
@@ -65,12 +66,11 @@ func StartEngineWithTracker(t testing.TB, tracker *freshness.Tracker, quantizati
 	return startEngineWith(t, uri, tracker, quantization), uri
 }
 
-func startEngineWith(t testing.TB, uri string, tracker *freshness.Tracker, quantization time.Duration) *engine.Engine {
-	t.Helper()
+// EngineConfig is SpiceDB for a test: in-process without a port, on
+// memory or the given migrated Postgres database.
+func EngineConfig(uri string, quantization time.Duration) engine.Config {
 	cfg := engine.Config{
 		DatastoreEngine: engine.EngineMemory,
-		GRPCAddr:        testutil.FreeAddr(t),
-		PresharedKey:    "test-key",
 		// Tests run many engines in one process, and many processes on one
 		// Postgres: small pools keep them under its max_connections.
 		DisableDatastoreMetrics: true,
@@ -87,6 +87,12 @@ func startEngineWith(t testing.TB, uri string, tracker *freshness.Tracker, quant
 		cfg.SkipMigrations = true
 		cfg.WatchInterval = 100 * time.Millisecond
 	}
+	return cfg
+}
+
+func startEngineWith(t testing.TB, uri string, tracker *freshness.Tracker, quantization time.Duration) *engine.Engine {
+	t.Helper()
+	cfg := EngineConfig(uri, quantization)
 	cfg.Freshness = tracker
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(ctx, cfg, zap.NewNop())
@@ -128,55 +134,6 @@ func NewDirectory(t testing.TB, uri string) directory.Store {
 	return store
 }
 
-// Stack is one test's whole hostaccess: engine, directory, freshness
-// tracker following the engine's watch, and the service over them.
-type Stack struct {
-	Engine      *engine.Engine
-	Directory   directory.Store
-	Freshness   *freshness.Tracker
-	Service     *hostaccess.Service
-	Clock       *testutil.Clock
-	DatabaseURI string // "" in memory
-}
-
-// NewStack starts a Stack (memory, or Postgres when
-// HOSTACCESS_TEST_POSTGRES_URI is set) and waits until its freshness
-// tracker follows a live watch, as serve does.
-func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
-	t.Helper()
-	return NewStackOn(t, mailer, testutil.UsePostgres())
-}
-
-// NewStackOn is NewStack on a chosen store: a fresh migrated Postgres
-// database when onPostgres (skipped visibly when
-// HOSTACCESS_TEST_POSTGRES_URI is unset), memory otherwise. Tests that must
-// cover both stores whatever the environment use it.
-func NewStackOn(t testing.TB, mailer hostaccess.InvitationMailer, onPostgres bool) *Stack {
-	t.Helper()
-	st := &Stack{Clock: testutil.NewClock()}
-	if onPostgres {
-		st.DatabaseURI = MigratedDatabase(t)
-	}
-	st.Directory = NewDirectory(t, st.DatabaseURI)
-	tracker := NewTracker(t, st.Directory, st.DatabaseURI != "", 0)
-	st.Freshness = tracker
-	st.Engine = startEngineOn(t, st.DatabaseURI, tracker)
-	Follow(t, tracker, st.Engine)
-	var err error
-	st.Service, err = hostaccess.New(hostaccess.Config{
-		Engine:            st.Engine.Client,
-		Directory:         st.Directory,
-		InviteURLTemplate: "https://panel.example.com/invite/{token}",
-		Mailer:            mailer,
-		Now:               st.Clock.Now,
-		Freshness:         tracker,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 // NewTracker builds a freshness tracker for an engine on Postgres or in
 // memory, keeping its tokens in store (capacity 0: the default).
 func NewTracker(t testing.TB, store directory.Freshness, onPostgres bool, capacity int) *freshness.Tracker {
@@ -205,9 +162,32 @@ func Follow(t testing.TB, tracker *freshness.Tracker, eng *engine.Engine) {
 	}
 }
 
-// NewService starts a Stack and returns its service and clock.
+// NewService builds a service over an engine and a directory of its own
+// (memory, or Postgres when HOSTACCESS_TEST_POSTGRES_URI is set), with
+// freshness tokens: for the tests of internal/api, which pkg/stack imports
+// and whose own tests therefore cannot start the stack. Every other test
+// uses internal/teststack.
 func NewService(t testing.TB, mailer hostaccess.InvitationMailer) (*hostaccess.Service, *testutil.Clock) {
 	t.Helper()
-	st := NewStack(t, mailer)
-	return st.Service, st.Clock
+	clock := testutil.NewClock()
+	uri := ""
+	if testutil.UsePostgres() {
+		uri = MigratedDatabase(t)
+	}
+	dir := NewDirectory(t, uri)
+	tracker := NewTracker(t, dir, uri != "", 0)
+	eng := startEngineOn(t, uri, tracker)
+	Follow(t, tracker, eng)
+	svc, err := hostaccess.New(hostaccess.Config{
+		Engine:            eng.Client,
+		Directory:         dir,
+		InviteURLTemplate: "https://panel.example.com/invite/{token}",
+		Mailer:            mailer,
+		Now:               clock.Now,
+		Freshness:         tracker,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, clock
 }

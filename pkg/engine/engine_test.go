@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/schema"
 )
 

@@ -1,4 +1,4 @@
-package teststack
+package testengine
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
-	"github.com/hostaccess/hostaccess/internal/engine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
 	"github.com/hostaccess/hostaccess/pkg/directory/postgres"
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 // MigratedDatabase creates a fresh database for one test, already migrated
