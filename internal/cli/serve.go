@@ -262,7 +262,7 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringSliceVar(&cfg.APIKeys, "api-keys", nil, "NAME=KEY (every scope) or NAME:SCOPE[+SCOPE]=KEY (scopes read, write): a calling service's bearer key for the HTTP API /v1 (repeatable; no key: the API is off)")
 	f.StringVar(&cfg.APIKeysFile, "api-keys-file", "", "file of more API keys, one a line as in --api-keys, # comments; reloaded on SIGHUP and when it changes")
 	f.StringVar(&cfg.InviteURLTemplate, "invite-url-template", "", "invitation link, {token} replaced by the token, e.g. https://panel.example.com/invite/{token}")
-	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", hostaccess.DefaultInvitationTTL, "how long an invitation stays valid")
+	f.DurationVar(&cfg.InvitationTTL, "invitation-ttl", hostaccess.DefaultInvitationTTL, "how long an invitation stays valid (1m at least)")
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
