@@ -35,6 +35,23 @@ type Key struct {
 	Scopes []Scope // what it may call
 }
 
+// ParseKeys reads the keys of --api-keys (ParseKey each) and checks them as
+// a set; errors name the flag and never hold a key.
+func ParseKeys(specs []string) ([]Key, error) {
+	keys := make([]Key, 0, len(specs))
+	for _, spec := range specs {
+		k, err := ParseKey(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if _, err := NewKeySet(keys); err != nil {
+		return nil, fmt.Errorf("--api-keys %w", err)
+	}
+	return keys, nil
+}
+
 // ParseKey reads a key's configuration: NAME=KEY (every scope) or
 // NAME:SCOPE[+SCOPE...]=KEY, e.g. auditor:read=KEY. The error never holds
 // the key.

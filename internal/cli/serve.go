@@ -170,22 +170,8 @@ func (c serveConfig) Validate() error {
 	return nil
 }
 
-// apiKeys parses the --api-keys values (api.ParseKey) and checks them as
-// a set.
-func (c serveConfig) apiKeys() ([]api.Key, error) {
-	var keys []api.Key
-	for _, spec := range c.APIKeys {
-		k, err := api.ParseKey(spec)
-		if err != nil {
-			return nil, fmt.Errorf("--api-keys %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if _, err := api.NewKeySet(keys); err != nil {
-		return nil, fmt.Errorf("--api-keys %w", err)
-	}
-	return keys, nil
-}
+// apiKeys parses the --api-keys values and checks them as a set.
+func (c serveConfig) apiKeys() ([]api.Key, error) { return api.ParseKeys(c.APIKeys) }
 
 // keyFile is --api-keys-file over the --api-keys keys (validated).
 func (c serveConfig) keyFile(logger *zap.Logger) *api.KeyFile {

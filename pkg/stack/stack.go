@@ -382,20 +382,7 @@ func (s *Server) waitFollowing(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) apiKeys() ([]api.Key, error) {
-	keys := make([]api.Key, 0, len(s.APIKeys))
-	for _, spec := range s.APIKeys {
-		k, err := api.ParseKey(spec)
-		if err != nil {
-			return nil, fmt.Errorf("--api-keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if _, err := api.NewKeySet(keys); err != nil {
-		return nil, fmt.Errorf("--api-keys: %w", err)
-	}
-	return keys, nil
-}
+func (s *Server) apiKeys() ([]api.Key, error) { return api.ParseKeys(s.APIKeys) }
 
 // openKeys builds the HTTP API's keyring, and watches APIKeysFile.
 func (s *Server) openKeys(runCtx context.Context) error {
