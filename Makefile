@@ -17,7 +17,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet fmt tidy clean
+.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,11 +82,15 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 lint: vet ## vet + golangci-lint (pinned version; .golangci.yml)
 	go run $(GOLANGCI_LINT) run ./...
 
+example: ## Build, vet and run examples/embed: a separate module embedding hostaccess through public packages only
+	cd examples/embed && go vet ./... && go run .
+
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
-tidy: ## Tidy go.mod
+tidy: ## Tidy go.mod (and examples/embed's, which follows the root's dependencies)
 	go mod tidy
+	cd examples/embed && go mod tidy
 
 clean: ## Remove build output
 	rm -rf bin
