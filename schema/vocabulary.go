@@ -99,6 +99,10 @@ const (
 	PermPending   = "pending"
 )
 
+// PermReceivePrefix + a notices relation is the permission listing who
+// receives that category's notices (receive_billing_notices).
+const PermReceivePrefix = "receive_"
+
 // Use is one name the code uses on one object type ("" Name: the type itself).
 type Use struct {
 	Type string
@@ -119,14 +123,14 @@ var Vocabulary = uses(map[string][]string{
 		PermManageSecurity, PermManageUsers, PermViewUsers, PermManageContacts, PermGrantUserMgmt,
 		PermChangeDelegation, PermEditProfile, PermManageAllProducts, PermViewAllProducts, PermOrganizeProducts,
 		PermViewEverything, PermActAsAdmin, PermClose, PermTransferOwnership, PermSetAdminCap,
-		"receive_" + RelBillingNotices, "receive_" + RelRenewalNotices, "receive_" + RelDomainNotices,
-		"receive_" + RelTechnicalNotices, "receive_" + RelSupportNotices,
+		PermReceivePrefix + RelBillingNotices, PermReceivePrefix + RelRenewalNotices, PermReceivePrefix + RelDomainNotices,
+		PermReceivePrefix + RelTechnicalNotices, PermReceivePrefix + RelSupportNotices,
 	},
 	TypeProductGroup: {RelAccount, RelTechnician, RelViewer, PermManage, PermView},
 	TypeTag:          {RelAccount, RelTechnician, RelViewer, PermManage, PermView},
 	TypeProduct: {
 		RelAccount, RelGroup, RelTagged, RelTechnician, RelViewer, RelRenewalNotices, RelTechnicalNotices,
-		PermManage, PermView, "receive_" + RelRenewalNotices, "receive_" + RelTechnicalNotices,
+		PermManage, PermView, PermReceivePrefix + RelRenewalNotices, PermReceivePrefix + RelTechnicalNotices,
 	},
 	TypeAdminSeat:  {RelHolder},
 	TypeInvitation: {RelAccount, RelInviter, PermPending},

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // Right is an account-wide right category. Technical management is not a
@@ -14,13 +16,13 @@ type Right string
 
 // The account-wide right categories.
 const (
-	RightBilling        Right = "billing"         // view and pay invoices, quotes, orders
-	RightSupport        Right = "support"         // open and follow tickets
-	RightDomains        Right = "domains"         // register, renew, manage names
-	RightSecurity       Right = "security"        // security settings
-	RightUserManagement Right = "user_management" // invite, edit, remove users and contacts
-	RightProfile        Right = "profile"         // edit the account's details
-	RightReadOnly       Right = "read_only"       // see everything, change nothing
+	RightBilling        Right = schema.RelRightBilling  // view and pay invoices, quotes, orders
+	RightSupport        Right = schema.RelRightSupport  // open and follow tickets
+	RightDomains        Right = schema.RelRightDomains  // register, renew, manage names
+	RightSecurity       Right = schema.RelRightSecurity // security settings
+	RightUserManagement Right = schema.RelRightUserMgmt // invite, edit, remove users and contacts
+	RightProfile        Right = schema.RelRightProfile  // edit the account's details
+	RightReadOnly       Right = schema.RelRightReadOnly // see everything, change nothing
 )
 
 // Rights lists every right category, in display order.
@@ -29,13 +31,13 @@ var Rights = []Right{RightBilling, RightSupport, RightDomains, RightSecurity, Ri
 // grantPermission is the account permission a granter must hold to grant a
 // right: nobody grants what they do not hold.
 var grantPermission = map[Right]string{
-	RightBilling:        "pay_invoices",
-	RightSupport:        "open_ticket",
-	RightDomains:        "manage_domains",
-	RightSecurity:       "manage_security",
-	RightUserManagement: "grant_user_management", // held as owner or member, not through delegation
-	RightProfile:        "edit_profile",
-	RightReadOnly:       "view_everything",
+	RightBilling:        schema.PermPayInvoices,
+	RightSupport:        schema.PermOpenTicket,
+	RightDomains:        schema.PermManageDomains,
+	RightSecurity:       schema.PermManageSecurity,
+	RightUserManagement: schema.PermGrantUserMgmt, // held as owner or member, not through delegation
+	RightProfile:        schema.PermEditProfile,
+	RightReadOnly:       schema.PermViewEverything,
 }
 
 // Category is a notification category.
@@ -55,16 +57,16 @@ var Categories = []Category{CategoryBilling, CategoryRenewals, CategoryDomains, 
 
 // categoryRelation is the subscription relation of a category on account.
 var categoryRelation = map[Category]string{
-	CategoryBilling:   "billing_notices",
-	CategoryRenewals:  "renewal_notices",
-	CategoryDomains:   "domain_notices",
-	CategoryTechnical: "technical_notices",
-	CategorySupport:   "support_notices",
+	CategoryBilling:   schema.RelBillingNotices,
+	CategoryRenewals:  schema.RelRenewalNotices,
+	CategoryDomains:   schema.RelDomainNotices,
+	CategoryTechnical: schema.RelTechnicalNotices,
+	CategorySupport:   schema.RelSupportNotices,
 }
 
 // recipientPermission is the permission listing a category's recipients.
 func recipientPermission(c Category) string {
-	return "receive_" + categoryRelation[c]
+	return schema.PermReceivePrefix + categoryRelation[c]
 }
 
 // ProductScope is where technical or read access applies: no products (the

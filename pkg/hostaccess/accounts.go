@@ -7,6 +7,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // NewAccount describes an account to create.
@@ -56,7 +57,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 		if err := validName("host id", in.HostID); err != nil {
 			return Result{}, err
 		}
-		needs = append(needs, need{resource: ref(typeHost, in.HostID), permission: "manage_accounts", what: "create accounts for host " + in.HostID})
+		needs = append(needs, need{resource: ref(typeHost, in.HostID), permission: schema.PermManageAccounts, what: "create accounts for host " + in.HostID})
 	} else if !actor.isSystem() {
 		return Result{}, forbiddenf("only a service identity creates an account without a host")
 	}
@@ -72,12 +73,12 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	}
 
 	record := directory.Account{ID: in.ID, Name: in.Name, HostID: in.HostID, AdminCap: DefaultAdminCap, CreatedAt: s.now().UTC()}
-	updates := []*v1.RelationshipUpdate{touch(relationship(typeAccount, in.ID, "owner", typeUser, in.OwnerID))}
+	updates := []*v1.RelationshipUpdate{touch(relationship(typeAccount, in.ID, schema.RelOwner, typeUser, in.OwnerID))}
 	if in.HostID != "" {
-		updates = append(updates, touch(relationship(typeAccount, in.ID, "host", typeHost, in.HostID)))
+		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelAccountHost, typeHost, in.HostID)))
 	}
 	if in.delegated() {
-		updates = append(updates, touch(relationship(typeAccount, in.ID, "delegated_to", typeHost, in.HostID)))
+		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelDelegatedTo, typeHost, in.HostID)))
 	}
 	// The owner's e-mail and name are a caller's word: they introduce a
 	// person hostaccess does not know yet, and never replace what it knows
@@ -98,7 +99,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 		},
 		updates: updates,
 		// An account id is never reused while its relationships exist.
-		pre:  []*v1.Precondition{mustBeFree(typeAccount, in.ID, "owner")},
+		pre:  []*v1.Precondition{mustBeFree(typeAccount, in.ID, schema.RelOwner)},
 		then: then,
 		undo: []step{{DeleteAccount: in.ID}},
 	})
@@ -115,7 +116,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 // delegation, pending invitations) in one write, then clears what is left.
 // Only an owner or a service identity closes an account.
 func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID string) (Result, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "close", "close account "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermClose, "close account "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -134,7 +135,7 @@ func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID strin
 	}
 	for _, userID := range append(st.owners(), st.members()...) {
 		if st.versionOf(userID) == nil {
-			pre = append(pre, mustBeFree(typeMembership, objectID(accountID, userID), "version"))
+			pre = append(pre, mustBeFree(typeMembership, objectID(accountID, userID), schema.RelVersion))
 		}
 	}
 	token, err := s.commit(ctx, change{actor: actor, flow: "close_account", accountID: accountID, target: "account:" + accountID,
@@ -161,7 +162,7 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 	if adminCap < 1 || adminCap > 100 {
 		return invalidf("administrator cap %d: use 1 to 100", adminCap)
 	}
-	acct, _, err := s.loadAccountAs(ctx, actor, accountID, "set_admin_cap", "change the administrator cap of "+accountID)
+	acct, _, err := s.loadAccountAs(ctx, actor, accountID, schema.PermSetAdminCap, "change the administrator cap of "+accountID)
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 // SetDelegation turns the host's management of the account's users on or
 // off. Switching it off removes the host staff's reach at once.
 func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID string, on bool) (Result, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "change_delegation", "change the delegation of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermChangeDelegation, "change the delegation of "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -189,7 +190,7 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 	if host == "" {
 		return Result{}, invalidf("account %s has no host to delegate to", accountID)
 	}
-	rel := relationship(typeAccount, accountID, "delegated_to", typeHost, host)
+	rel := relationship(typeAccount, accountID, schema.RelDelegatedTo, typeHost, host)
 	updates := []*v1.RelationshipUpdate{touch(rel)}
 	var then []step
 	if !on {
@@ -199,7 +200,7 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 		updates = append([]*v1.RelationshipUpdate{remove(rel)}, withdrawn...)
 		then = steps
 	}
-	before := st.has(typeAccount, accountID, "delegated_to", typeHost, host)
+	before := st.has(typeAccount, accountID, schema.RelDelegatedTo, typeHost, host)
 	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: updates, then: then,
 		state: st, decidedBy: personal(actor)})
 	if err != nil {
@@ -220,7 +221,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	if actor.isSystem() {
 		return Result{}, invalidf("ownership is transferred by the owner; a service identity uses AddOwner and RemoveMember")
 	}
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "transfer_ownership", "transfer the ownership of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermTransferOwnership, "transfer the ownership of "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -243,14 +244,14 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	for _, r := range st.userTuples(to) {
 		updates = append(updates, remove(r))
 	}
-	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, to)))
+	updates = append(updates, touch(relationship(typeAccount, accountID, schema.RelOwner, typeUser, to)))
 	var desired []*v1.Relationship
 	if keep != nil {
 		desired = accessTuples(accountID, actor.UserID, keepAccess)
 	}
 	updates = append(updates, diff(st.userTuples(actor.UserID), desired)...)
 	pre := []*v1.Precondition{
-		mustExist(relationship(typeAccount, accountID, "owner", typeUser, actor.UserID)),
+		mustExist(relationship(typeAccount, accountID, schema.RelOwner, typeUser, actor.UserID)),
 		mustExist(memberTuple),
 	}
 	if keepAccess.Administrator {
@@ -273,7 +274,7 @@ func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID s
 	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "transfer_ownership", "add an owner to "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermTransferOwnership, "add an owner to "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -285,7 +286,7 @@ func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID s
 	for _, r := range st.userTuples(userID) {
 		updates = append(updates, remove(r))
 	}
-	updates = append(updates, touch(relationship(typeAccount, accountID, "owner", typeUser, userID)))
+	updates = append(updates, touch(relationship(typeAccount, accountID, schema.RelOwner, typeUser, userID)))
 	token, err := s.commit(ctx, change{actor: actor, flow: "add_owner", accountID: accountID, target: "user:" + userID, before: st.accessOf(userID), after: "owner", updates: updates, pre: []*v1.Precondition{mustExist(memberTuple)},
 		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {

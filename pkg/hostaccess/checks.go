@@ -259,13 +259,13 @@ type SwitchList struct {
 // each by the name the API grants it under (a Right, "owner", or
 // "technical" for technical access to all products).
 var summaryPermissions = []struct{ permission, label string }{
-	{schema.PermClose, "owner"},
+	{schema.PermClose, schema.RelOwner},
 	{schema.PermPayInvoices, string(RightBilling)},
 	{schema.PermOpenTicket, string(RightSupport)},
 	{schema.PermManageDomains, string(RightDomains)},
 	{schema.PermManageSecurity, string(RightSecurity)},
 	{schema.PermManageUsers, string(RightUserManagement)},
-	{schema.PermManageAllProducts, "technical"},
+	{schema.PermManageAllProducts, schema.RelTechnical},
 	{schema.PermViewEverything, string(RightReadOnly)},
 }
 
@@ -279,7 +279,7 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 	if err := selfOrSystem(actor, userID); err != nil {
 		return SwitchList{}, err
 	}
-	ids, err := s.lookupResources(ctx, typeAccount, "switch_to", subject(typeUser, userID))
+	ids, err := s.lookupResources(ctx, typeAccount, schema.PermSwitchTo, subject(typeUser, userID))
 	if err != nil {
 		return SwitchList{}, err
 	}
@@ -312,7 +312,7 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 			if !answers[i*len(summaryPermissions)+j].Allowed {
 				continue
 			}
-			if p.permission == "close" {
+			if p.permission == schema.PermClose {
 				line.Owner = true
 				break
 			}
@@ -381,7 +381,7 @@ func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission 
 	defer cancel()
 	wg.Go(func() { rels, readErr = s.readReachable(rctx, accountID, res) })
 	wg.Go(func() {
-		authErr = s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "view_users", what: "audit account " + accountID}})
+		authErr = s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: schema.PermViewUsers, what: "audit account " + accountID}})
 		if authErr != nil {
 			cancel()
 		}
@@ -443,7 +443,7 @@ func reasons(t *v1.CheckDebugTrace) []string {
 			if t.GetResource().GetObjectType() == typeHost {
 				label += " (delegation)"
 			}
-			gate := t.GetPermission() == "member" || t.GetPermission() == "access" || t.GetPermission() == "attached"
+			gate := t.GetPermission() == schema.RelMember || t.GetPermission() == schema.PermAccess || t.GetPermission() == schema.PermAttached
 			if !gate && !slices.Contains(out, label) {
 				out = append(out, label)
 			}
@@ -479,7 +479,7 @@ func (s *Service) ReachOf(ctx context.Context, actor Actor, userID string) (Acce
 	if err != nil {
 		return AccessReport{}, err
 	}
-	products, err := s.lookupResources(ctx, typeProduct, "manage", subject(typeUser, userID))
+	products, err := s.lookupResources(ctx, typeProduct, schema.PermManage, subject(typeUser, userID))
 	if err != nil {
 		return AccessReport{}, err
 	}
@@ -510,7 +510,7 @@ type AuditEntry struct {
 // yet. A page may hold fewer than limit entries (refused changes are left
 // out); page on with the last Seq.
 func (s *Service) AuditLog(ctx context.Context, actor Actor, accountID string, beforeSeq int64, limit int) ([]AuditEntry, error) {
-	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "read the audit log of "+accountID); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, schema.PermViewUsers, "read the audit log of "+accountID); err != nil {
 		return nil, err
 	}
 	entries, err := s.dir.ListAudit(ctx, directory.AuditFilter{AccountID: accountID, BeforeSeq: beforeSeq, Limit: limit})

@@ -7,6 +7,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // ContactInput is a contact's details and subscriptions. A contact has no
@@ -48,12 +49,12 @@ func (in ContactInput) normalize() (ContactInput, error) {
 }
 
 func contactTuples(accountID, contactID string, in ContactInput) []*v1.Relationship {
-	rels := []*v1.Relationship{relationship(typeAccount, accountID, "contact", typeContact, contactID)}
+	rels := []*v1.Relationship{relationship(typeAccount, accountID, schema.RelContact, typeContact, contactID)}
 	for _, c := range in.Notifications {
 		rels = append(rels, relationship(typeAccount, accountID, categoryRelation[c], typeContact, contactID))
 	}
 	if in.SupportAccess {
-		rels = append(rels, relationship(typeAccount, accountID, "support_contact", typeContact, contactID))
+		rels = append(rels, relationship(typeAccount, accountID, schema.RelSupportContact, typeContact, contactID))
 	}
 	return rels
 }
@@ -65,7 +66,7 @@ func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string,
 	if err != nil {
 		return Contact{}, Result{}, err
 	}
-	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "manage_contacts", "manage the contacts of "+accountID); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageContacts, "manage the contacts of "+accountID); err != nil {
 		return Contact{}, Result{}, err
 	}
 	id, err := newID(accountID)
@@ -137,7 +138,7 @@ func (s *Service) RemoveContact(ctx context.Context, actor Actor, accountID, con
 
 // ListContacts lists an account's contacts with their subscriptions.
 func (s *Service) ListContacts(ctx context.Context, actor Actor, accountID string) ([]Contact, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the contacts of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermViewUsers, "see the contacts of "+accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func (s *Service) ListContacts(ctx context.Context, actor Actor, accountID strin
 	}
 	out := make([]Contact, 0, len(stored))
 	for _, c := range stored {
-		if st.has(typeAccount, accountID, "contact", typeContact, c.ID) {
+		if st.has(typeAccount, accountID, schema.RelContact, typeContact, c.ID) {
 			out = append(out, s.contactFrom(c, st))
 		}
 	}
@@ -158,7 +159,7 @@ func (s *Service) loadContact(ctx context.Context, actor Actor, accountID, conta
 	if err := validObjectID("contact id", contactID); err != nil {
 		return directory.Contact{}, nil, err
 	}
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_contacts", "manage the contacts of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageContacts, "manage the contacts of "+accountID)
 	if err != nil {
 		return directory.Contact{}, nil, err
 	}
@@ -179,7 +180,7 @@ func (s *Service) contactFrom(c directory.Contact, st *accountState) Contact {
 			out.Notifications = append(out.Notifications, cat)
 		}
 	}
-	out.SupportAccess = st.has(typeAccount, st.id, "support_contact", typeContact, c.ID)
+	out.SupportAccess = st.has(typeAccount, st.id, schema.RelSupportContact, typeContact, c.ID)
 	return out
 }
 
@@ -198,7 +199,7 @@ func (s *Service) Recipients(ctx context.Context, actor Actor, accountID, produc
 	if _, ok := categoryRelation[category]; !ok {
 		return nil, invalidf("unknown notification category %q", category)
 	}
-	if _, _, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the recipients of "+accountID); err != nil {
+	if _, _, err := s.loadAccountAs(ctx, actor, accountID, schema.PermViewUsers, "see the recipients of "+accountID); err != nil {
 		return nil, err
 	}
 	resource := accountRef(accountID)

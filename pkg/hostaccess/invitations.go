@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // NormalizeEmail trims and lower-cases an address after checking it is one:
@@ -123,7 +124,7 @@ func (s *Service) inviteOnce(ctx context.Context, actor Actor, accountID, email 
 var errSeatLost = errors.New("administrator seat taken meanwhile")
 
 func (s *Service) invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
-	acct, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "manage the users of "+accountID)
+	acct, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageUsers, "manage the users of "+accountID)
 	if err != nil {
 		return InvitationLink{}, err
 	}
@@ -181,9 +182,9 @@ func (s *Service) invite(ctx context.Context, actor Actor, accountID, email stri
 // preconditions that keep an administrator seat race-free. reuseSeat is the
 // seat a regenerated invitation inherits.
 func invitationTuples(st *accountState, acct directory.Account, id string, actor Actor, access Access, expires time.Time, reuseSeat *string) ([]*v1.RelationshipUpdate, []*v1.Precondition, error) {
-	updates := []*v1.RelationshipUpdate{touch(expiring(relationship(typeInvitation, id, "account", typeAccount, acct.ID), &expires))}
+	updates := []*v1.RelationshipUpdate{touch(expiring(relationship(typeInvitation, id, schema.RelAccount, typeAccount, acct.ID), &expires))}
 	if !actor.isSystem() {
-		updates = append(updates, touch(relationship(typeInvitation, id, "inviter", typeUser, actor.UserID)))
+		updates = append(updates, touch(relationship(typeInvitation, id, schema.RelInviter, typeUser, actor.UserID)))
 	}
 	var pre []*v1.Precondition
 	if access.Administrator {
@@ -196,9 +197,9 @@ func invitationTuples(st *accountState, acct directory.Account, id string, actor
 				return nil, nil, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", acct.ID, st.seatsHeld(), acct.AdminCap)
 			}
 			seat = free
-			pre = append(pre, mustBeFree(typeSeat, seat, "holder"))
+			pre = append(pre, mustBeFree(typeSeat, seat, schema.RelHolder))
 		}
-		updates = append(updates, touch(expiring(relationship(typeSeat, seat, "holder", typeInvitation, id), &expires)))
+		updates = append(updates, touch(expiring(relationship(typeSeat, seat, schema.RelHolder, typeInvitation, id), &expires)))
 	}
 	return updates, pre, nil
 }
@@ -253,7 +254,7 @@ func toInvitation(inv directory.Invitation, now time.Time) Invitation {
 // ListInvitations lists an account's invitations, newest last, with their
 // status (expired ones included, so a panel can offer to regenerate them).
 func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID string) ([]Invitation, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "see the invitations of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageUsers, "see the invitations of "+accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID st
 		// A pending record whose relationships are not (yet) written is a
 		// flow still in flight or interrupted: not an invitation anyone can
 		// use, so not listed until recovery settles it.
-		if live.Status == string(directory.InvitationPending) && !st.has(typeInvitation, inv.ID, "account", typeAccount, accountID) {
+		if live.Status == string(directory.InvitationPending) && !st.has(typeInvitation, inv.ID, schema.RelAccount, typeAccount, accountID) {
 			continue
 		}
 		out = append(out, live)
@@ -298,7 +299,7 @@ func (s *Service) invitationAs(ctx context.Context, actor Actor, id string) (dir
 		return directory.Invitation{}, directory.Account{}, nil, err
 	}
 	accountID, _, _ := strings.Cut(id, "/")
-	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "manage_users", what: "manage the invitations of " + accountID}}); err != nil {
+	if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: schema.PermManageUsers, what: "manage the invitations of " + accountID}}); err != nil {
 		return directory.Invitation{}, directory.Account{}, nil, err
 	}
 	inv, err := s.dir.GetInvitation(ctx, id)
@@ -339,10 +340,10 @@ func consumeInvitation(st *accountState, inv directory.Invitation) ([]*v1.Relati
 	for _, r := range st.find(typeInvitation, inv.ID, "", "", "") {
 		updates = append(updates, remove(r))
 	}
-	for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv.ID) {
+	for _, r := range st.find(typeSeat, "", schema.RelHolder, typeInvitation, inv.ID) {
 		updates = append(updates, remove(r))
 	}
-	return updates, mustExist(relationship(typeInvitation, inv.ID, "account", typeAccount, inv.AccountID))
+	return updates, mustExist(relationship(typeInvitation, inv.ID, schema.RelAccount, typeAccount, inv.AccountID))
 }
 
 // lostRace interprets a failed consume precondition: the invitation was
@@ -360,7 +361,7 @@ func (s *Service) lostRaceOr(ctx context.Context, id string, fallback error) err
 		if e := notPendingError(inv, s.now()); e != nil {
 			return e
 		}
-		if rels, _, rerr := s.readAll(ctx, exactFilter(relationship(typeInvitation, id, "account", typeAccount, inv.AccountID)), fullyConsistent()); rerr == nil && len(rels) > 0 {
+		if rels, _, rerr := s.readAll(ctx, exactFilter(relationship(typeInvitation, id, schema.RelAccount, typeAccount, inv.AccountID)), fullyConsistent()); rerr == nil && len(rels) > 0 {
 			return fallback
 		}
 	}
@@ -553,7 +554,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	switch {
 	case st.isOwner(login.UserID):
 		out.Owner, out.Merged = true, true
-		pre = append(pre, mustExist(relationship(typeAccount, inv.AccountID, "owner", typeUser, login.UserID)))
+		pre = append(pre, mustExist(relationship(typeAccount, inv.AccountID, schema.RelOwner, typeUser, login.UserID)))
 	default:
 		current := st.userTuples(login.UserID)
 		granted := invited
@@ -577,7 +578,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 			if held == nil {
 				return Acceptance{}, errorf(errInvitationNotPending, "invitation %s lost its administrator seat", inv.ID)
 			}
-			updates = append(updates, touch(relationship(typeSeat, held.GetResource().GetObjectId(), "holder", typeUser, login.UserID)))
+			updates = append(updates, touch(relationship(typeSeat, held.GetResource().GetObjectId(), schema.RelHolder, typeUser, login.UserID)))
 		}
 	}
 	written, err := s.commit(ctx, change{
@@ -601,7 +602,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 func withoutSeats(rels []*v1.Relationship) []*v1.Relationship {
 	var out []*v1.Relationship
 	for _, r := range rels {
-		isOwner := r.GetResource().GetObjectType() == typeAccount && r.GetRelation() == "owner"
+		isOwner := r.GetResource().GetObjectType() == typeAccount && r.GetRelation() == schema.RelOwner
 		if r.GetResource().GetObjectType() != typeSeat && !isOwner {
 			out = append(out, r)
 		}

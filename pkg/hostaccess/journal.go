@@ -16,6 +16,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // The ordering across the two stores (docs/durability.md):
@@ -33,7 +34,7 @@ import (
 // entry, and no invitation is marked accepted without its grant.
 
 const (
-	typeOperation = "operation"
+	typeOperation = schema.TypeOperation
 	// markerTTL outlives any recovery delay by far.
 	markerTTL = 7 * 24 * time.Hour
 	// writeTimeout bounds a flow's relationship write, so an intent older
@@ -112,7 +113,7 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 		}
 	}
 	expires := s.now().Add(markerTTL)
-	marker := expiring(relationship(typeOperation, opID, "applied", typeAccount, c.accountID), &expires)
+	marker := expiring(relationship(typeOperation, opID, schema.RelApplied, typeAccount, c.accountID), &expires)
 	writeCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	updates := append(dedupe(c.updates), touch(marker))

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // additions is what desired holds that current does not.
@@ -96,15 +98,15 @@ func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState,
 		return nil, err
 	}
 	acct := accountRef(st.id)
-	needs := []need{{resource: acct, permission: "manage_users", what: "manage the users of " + st.id}}
+	needs := []need{{resource: acct, permission: schema.PermManageUsers, what: "manage the users of " + st.id}}
 	if add.Administrator {
-		needs = append(needs, need{resource: acct, permission: "act_as_administrator", escalation: true, what: "the administrator role"})
+		needs = append(needs, need{resource: acct, permission: schema.PermActAsAdmin, escalation: true, what: "the administrator role"})
 	}
 	for _, r := range add.Rights {
 		needs = append(needs, need{resource: acct, permission: grantPermission[r], escalation: true, what: "the " + string(r) + " right"})
 	}
-	needs = append(needs, scopeNeeds(st.id, add.Technical, "manage", "manage_all_products", "technical")...)
-	needs = append(needs, scopeNeeds(st.id, add.View, "view", "view_all_products", "view")...)
+	needs = append(needs, scopeNeeds(st.id, add.Technical, schema.PermManage, schema.PermManageAllProducts, "technical")...)
+	needs = append(needs, scopeNeeds(st.id, add.View, schema.PermView, schema.PermViewAllProducts, "view")...)
 	if err := s.authorize(ctx, actor, needs); err != nil {
 		return nil, err
 	}
@@ -141,7 +143,7 @@ type Member struct {
 
 // ListMembers lists an account's owners and members with their rights.
 func (s *Service) ListMembers(ctx context.Context, actor Actor, accountID string) ([]Member, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view_users", "see the users of "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermViewUsers, "see the users of "+accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +196,7 @@ func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID 
 // race for the administrator seat it chose, and only that (the member's
 // own footprint was unchanged), so trying again with a fresh read is safe.
 func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, bool, error) {
-	acct, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_users", "manage the users of "+accountID)
+	acct, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageUsers, "manage the users of "+accountID)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -224,8 +226,8 @@ func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, use
 		if !ok {
 			return Result{}, false, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
 		}
-		updates = append(updates, touch(relationship(typeSeat, free, "holder", typeUser, userID)))
-		pre = append(pre, mustBeFree(typeSeat, free, "holder"))
+		updates = append(updates, touch(relationship(typeSeat, free, schema.RelHolder, typeUser, userID)))
+		pre = append(pre, mustBeFree(typeSeat, free, schema.RelHolder))
 	case !access.Administrator && seat != nil:
 		updates = append(updates, remove(seat))
 	}
@@ -274,9 +276,9 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 		return Result{}, err
 	}
 	leaving := actor.UserID == userID
-	permission, what := "manage_users", "manage the users of "+accountID
+	permission, what := schema.PermManageUsers, "manage the users of "+accountID
 	if leaving {
-		permission, what = "access", "leave "+accountID
+		permission, what = schema.PermAccess, "leave "+accountID
 	}
 	_, st, err := s.loadAccountAs(ctx, actor, accountID, permission, what)
 	if err != nil {
@@ -284,7 +286,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	}
 	isOwner := st.isOwner(userID)
 	if isOwner && !leaving {
-		if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: "transfer_ownership", what: "remove an owner of " + accountID}}); err != nil {
+		if err := s.authorize(ctx, actor, []need{{resource: accountRef(accountID), permission: schema.PermTransferOwnership, what: "remove an owner of " + accountID}}); err != nil {
 			return Result{}, err
 		}
 	}
@@ -306,7 +308,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 		if other == "" {
 			return Result{}, errorf(ErrLastOwner, "%s is the last owner of %s; transfer the ownership first", userID, accountID)
 		}
-		pre = append(pre, mustExist(relationship(typeAccount, accountID, "owner", typeUser, other)))
+		pre = append(pre, mustExist(relationship(typeAccount, accountID, schema.RelOwner, typeUser, other)))
 	}
 	updates := make([]*v1.RelationshipUpdate, 0, len(tuples))
 	for _, r := range tuples {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // AddProduct adds a product to an account, optionally in groups and with
@@ -15,7 +17,7 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 	if err := validName("product", name); err != nil {
 		return Result{}, err
 	}
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "manage_all_products", "add products to "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermManageAllProducts, "add products to "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -30,29 +32,29 @@ func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name s
 		return Result{}, err
 	}
 	id := objectID(accountID, name)
-	updates := []*v1.RelationshipUpdate{create(relationship(typeProduct, id, "account", typeAccount, accountID))}
+	updates := []*v1.RelationshipUpdate{create(relationship(typeProduct, id, schema.RelAccount, typeAccount, accountID))}
 	// Grants left on a product of that name removed earlier do not come
 	// back with the new one (a grant racing the removal may have left one).
 	for _, r := range st.find(typeProduct, id, "", "", "") {
-		if r.GetRelation() != "account" {
+		if r.GetRelation() != schema.RelAccount {
 			updates = append(updates, remove(r))
 		}
 	}
 	for _, g := range groups {
-		u, err := membershipUpdates(accountID, id, typeGroup, "group", g)
+		u, err := membershipUpdates(accountID, id, typeGroup, schema.RelGroup, g)
 		if err != nil {
 			return Result{}, err
 		}
 		updates = append(updates, u...)
 	}
 	for _, t := range tags {
-		u, err := membershipUpdates(accountID, id, typeTag, "tagged", t)
+		u, err := membershipUpdates(accountID, id, typeTag, schema.RelTagged, t)
 		if err != nil {
 			return Result{}, err
 		}
 		updates = append(updates, u...)
 	}
-	if st.has(typeProduct, id, "account", "", "") {
+	if st.has(typeProduct, id, schema.RelAccount, "", "") {
 		return Result{}, errorf(ErrConflict, "product %s already exists", id)
 	}
 	token, err := s.commit(ctx, change{actor: actor, flow: "add_product", accountID: accountID, target: "product:" + id, before: nil, after: map[string]any{"groups": groups, "tags": tags}, updates: updates, pre: nil,
@@ -71,14 +73,14 @@ func membershipUpdates(accountID, productID, typ, relation, name string) ([]*v1.
 	}
 	objID := objectID(accountID, name)
 	return []*v1.RelationshipUpdate{
-		touch(relationship(typ, objID, "account", typeAccount, accountID)),
+		touch(relationship(typ, objID, schema.RelAccount, typeAccount, accountID)),
 		touch(relationship(typeProduct, productID, relation, typ, objID)),
 	}, nil
 }
 
 // RemoveProduct removes a product and every grant on it, in one write.
 func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, name string) (Result, error) {
-	st, id, err := s.productStateAs(ctx, actor, accountID, name, "manage_all_products", "remove products of "+accountID)
+	st, id, err := s.productStateAs(ctx, actor, accountID, name, schema.PermManageAllProducts, "remove products of "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -95,13 +97,13 @@ func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, nam
 
 // SetProductGroup puts a product in a group (in=true) or takes it out.
 func (s *Service) SetProductGroup(ctx context.Context, actor Actor, accountID, name, group string, in bool) (Result, error) {
-	return s.setMembership(ctx, actor, accountID, name, typeGroup, "group", group, in, "group_product")
+	return s.setMembership(ctx, actor, accountID, name, typeGroup, schema.RelGroup, group, in, "group_product")
 }
 
 // SetProductTag tags a product (in=true) or removes the tag: untagging
 // removes the reach of that tag's grants at once.
 func (s *Service) SetProductTag(ctx context.Context, actor Actor, accountID, name, tag string, in bool) (Result, error) {
-	return s.setMembership(ctx, actor, accountID, name, typeTag, "tagged", tag, in, "tag_product")
+	return s.setMembership(ctx, actor, accountID, name, typeTag, schema.RelTagged, tag, in, "tag_product")
 }
 
 func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, name, typ, relation, label string, in bool, flow string) (Result, error) {
@@ -112,7 +114,7 @@ func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, nam
 	if err := validName(kind, label); err != nil {
 		return Result{}, err
 	}
-	st, id, err := s.productStateAs(ctx, actor, accountID, name, "organize_products", "group or tag products of "+accountID)
+	st, id, err := s.productStateAs(ctx, actor, accountID, name, schema.PermOrganizeProducts, "group or tag products of "+accountID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -141,14 +143,14 @@ func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, nam
 // still to come: creating it takes technical access to all products.
 func organizeNeeds(st *accountState, productID, typ, name, kind string) []need {
 	needs := []need{
-		{resource: accountRef(st.id), permission: "organize_products", what: "group or tag products of " + st.id},
-		{resource: ref(typeProduct, productID), permission: "manage", escalation: true, what: "technical access to product " + strings.TrimPrefix(productID, st.id+"/")},
+		{resource: accountRef(st.id), permission: schema.PermOrganizeProducts, what: "group or tag products of " + st.id},
+		{resource: ref(typeProduct, productID), permission: schema.PermManage, escalation: true, what: "technical access to product " + strings.TrimPrefix(productID, st.id+"/")},
 	}
 	objID := objectID(st.id, name)
-	if st.has(typ, objID, "account", typeAccount, st.id) {
-		return append(needs, need{resource: ref(typ, objID), permission: "manage", escalation: true, what: "technical access to " + kind + " " + name})
+	if st.has(typ, objID, schema.RelAccount, typeAccount, st.id) {
+		return append(needs, need{resource: ref(typ, objID), permission: schema.PermManage, escalation: true, what: "technical access to " + kind + " " + name})
 	}
-	return append(needs, need{resource: accountRef(st.id), permission: "manage_all_products", escalation: true, what: "technical access to all products (to create " + kind + " " + name + ")"})
+	return append(needs, need{resource: accountRef(st.id), permission: schema.PermManageAllProducts, escalation: true, what: "technical access to all products (to create " + kind + " " + name + ")"})
 }
 
 // dropProductNeed removes the needs on the product itself, for a product
@@ -172,7 +174,7 @@ func (s *Service) productStateAs(ctx context.Context, actor Actor, accountID, na
 		return nil, "", err
 	}
 	id := objectID(accountID, name)
-	if !st.has(typeProduct, id, "account", typeAccount, accountID) {
+	if !st.has(typeProduct, id, schema.RelAccount, typeAccount, accountID) {
 		return nil, "", notFoundf("product %s", id)
 	}
 	return st, id, nil
@@ -189,20 +191,20 @@ type Product struct {
 // ListProducts lists an account's products. Anyone with access to the
 // account may list them.
 func (s *Service) ListProducts(ctx context.Context, actor Actor, accountID string) ([]Product, error) {
-	_, st, err := s.loadAccountAs(ctx, actor, accountID, "view", "see account "+accountID)
+	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermView, "see account "+accountID)
 	if err != nil {
 		return nil, err
 	}
 	var out []Product
-	for _, r := range st.find(typeProduct, "", "account", typeAccount, accountID) {
+	for _, r := range st.find(typeProduct, "", schema.RelAccount, typeAccount, accountID) {
 		id := r.GetResource().GetObjectId()
 		name, _ := nameIn(accountID, id)
 		p := Product{ID: id, Name: name}
-		for _, g := range st.find(typeProduct, id, "group", typeGroup, "") {
+		for _, g := range st.find(typeProduct, id, schema.RelGroup, typeGroup, "") {
 			n, _ := nameIn(accountID, g.GetSubject().GetObject().GetObjectId())
 			p.Groups = append(p.Groups, n)
 		}
-		for _, t := range st.find(typeProduct, id, "tagged", typeTag, "") {
+		for _, t := range st.find(typeProduct, id, schema.RelTagged, typeTag, "") {
 			n, _ := nameIn(accountID, t.GetSubject().GetObject().GetObjectId())
 			p.Tags = append(p.Tags, n)
 		}

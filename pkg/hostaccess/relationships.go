@@ -8,20 +8,21 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hostaccess/hostaccess/internal/streams"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
-// Object types of the schema (schema/hosting.zed).
+// Object types of the schema, short names for schema.Type*.
 const (
-	typeUser       = "user"
-	typeContact    = "contact"
-	typeHost       = "host"
-	typeAccount    = "account"
-	typeProduct    = "product"
-	typeGroup      = "product_group"
-	typeTag        = "tag"
-	typeSeat       = "admin_seat"
-	typeInvitation = "invitation"
-	typeMembership = "membership"
+	typeUser       = schema.TypeUser
+	typeContact    = schema.TypeContact
+	typeHost       = schema.TypeHost
+	typeAccount    = schema.TypeAccount
+	typeProduct    = schema.TypeProduct
+	typeGroup      = schema.TypeProductGroup
+	typeTag        = schema.TypeTag
+	typeSeat       = schema.TypeAdminSeat
+	typeInvitation = schema.TypeInvitation
+	typeMembership = schema.TypeMembership
 )
 
 func ref(typ, id string) *v1.ObjectReference {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // accountState is every relationship of one account, read at one revision:
@@ -78,11 +79,11 @@ func (st *accountState) has(resType, resID, relation, subType, subID string) boo
 	return len(st.find(resType, resID, relation, subType, subID)) > 0
 }
 
-func (st *accountState) exists() bool { return st.has(typeAccount, st.id, "owner", "", "") }
+func (st *accountState) exists() bool { return st.has(typeAccount, st.id, schema.RelOwner, "", "") }
 
 func (st *accountState) owners() []string {
 	var ids []string
-	for _, r := range st.find(typeAccount, st.id, "owner", typeUser, "") {
+	for _, r := range st.find(typeAccount, st.id, schema.RelOwner, typeUser, "") {
 		ids = append(ids, r.GetSubject().GetObject().GetObjectId())
 	}
 	slices.Sort(ids)
@@ -90,11 +91,11 @@ func (st *accountState) owners() []string {
 }
 
 func (st *accountState) isOwner(userID string) bool {
-	return st.has(typeAccount, st.id, "owner", typeUser, userID)
+	return st.has(typeAccount, st.id, schema.RelOwner, typeUser, userID)
 }
 
 func (st *accountState) memberTuple(userID string) *v1.Relationship {
-	if rels := st.find(typeAccount, st.id, "member", typeUser, userID); len(rels) > 0 {
+	if rels := st.find(typeAccount, st.id, schema.RelMember, typeUser, userID); len(rels) > 0 {
 		return rels[0]
 	}
 	return nil
@@ -102,7 +103,7 @@ func (st *accountState) memberTuple(userID string) *v1.Relationship {
 
 func (st *accountState) members() []string {
 	var ids []string
-	for _, r := range st.find(typeAccount, st.id, "member", typeUser, "") {
+	for _, r := range st.find(typeAccount, st.id, schema.RelMember, typeUser, "") {
 		ids = append(ids, r.GetSubject().GetObject().GetObjectId())
 	}
 	slices.Sort(ids)
@@ -110,7 +111,7 @@ func (st *accountState) members() []string {
 }
 
 func (st *accountState) host() string {
-	if rels := st.find(typeAccount, st.id, "host", typeHost, ""); len(rels) > 0 {
+	if rels := st.find(typeAccount, st.id, schema.RelAccountHost, typeHost, ""); len(rels) > 0 {
 		return rels[0].GetSubject().GetObject().GetObjectId()
 	}
 	return ""
@@ -132,7 +133,7 @@ func (st *accountState) userTuples(userID string) []*v1.Relationship {
 // sentBy lists the pending invitations userID sent.
 func (st *accountState) sentBy(userID string) []string {
 	var ids []string
-	for _, r := range st.find(typeInvitation, "", "inviter", typeUser, userID) {
+	for _, r := range st.find(typeInvitation, "", schema.RelInviter, typeUser, userID) {
 		ids = append(ids, r.GetResource().GetObjectId())
 	}
 	return ids
@@ -148,7 +149,7 @@ func (st *accountState) withdraw(ids []string, by string, at time.Time) ([]*v1.R
 		for _, r := range st.find(typeInvitation, inv, "", "", "") {
 			updates = append(updates, remove(r))
 		}
-		for _, r := range st.find(typeSeat, "", "holder", typeInvitation, inv) {
+		for _, r := range st.find(typeSeat, "", schema.RelHolder, typeInvitation, inv) {
 			updates = append(updates, remove(r))
 		}
 		then = append(then, step{InvitationStatus: &invitationStep{ID: inv, From: directory.InvitationPending, To: directory.InvitationRevoked, By: by, At: at}})
@@ -164,14 +165,14 @@ func (st *accountState) accessOf(userID string) Access {
 		switch r.GetResource().GetObjectType() {
 		case typeAccount:
 			switch rel := r.GetRelation(); rel {
-			case "member":
+			case schema.RelMember:
 				if exp := r.GetOptionalExpiresAt(); exp != nil {
 					t := exp.AsTime().UTC()
 					a.ExpiresAt = &t
 				}
-			case "administrator":
+			case schema.RelAdministrator:
 				a.Administrator = true
-			case "technical":
+			case schema.RelTechnical:
 				a.Technical.All = true
 			default:
 				if _, ok := grantPermission[Right(rel)]; ok {
@@ -189,9 +190,9 @@ func (st *accountState) accessOf(userID string) Access {
 				continue
 			}
 			scope := &a.Technical
-			if r.GetRelation() == "viewer" {
+			if r.GetRelation() == schema.RelViewer {
 				scope = &a.View
-			} else if r.GetRelation() != "technician" {
+			} else if r.GetRelation() != schema.RelTechnician {
 				continue
 			}
 			switch r.GetResource().GetObjectType() {
@@ -211,9 +212,9 @@ func (st *accountState) accessOf(userID string) Access {
 // accessTuples are the relationships that give userID access a on the
 // account (administrator seat apart).
 func accessTuples(accountID, userID string, a Access) []*v1.Relationship {
-	rels := []*v1.Relationship{expiring(relationship(typeAccount, accountID, "member", typeUser, userID), a.ExpiresAt)}
+	rels := []*v1.Relationship{expiring(relationship(typeAccount, accountID, schema.RelMember, typeUser, userID), a.ExpiresAt)}
 	if a.Administrator {
-		rels = append(rels, relationship(typeAccount, accountID, "administrator", typeUser, userID))
+		rels = append(rels, relationship(typeAccount, accountID, schema.RelAdministrator, typeUser, userID))
 	}
 	for _, r := range a.Rights {
 		rels = append(rels, relationship(typeAccount, accountID, string(r), typeUser, userID))
@@ -222,10 +223,10 @@ func accessTuples(accountID, userID string, a Access) []*v1.Relationship {
 		rels = append(rels, relationship(typeAccount, accountID, categoryRelation[c], typeUser, userID))
 	}
 	if a.Technical.All {
-		rels = append(rels, relationship(typeAccount, accountID, "technical", typeUser, userID))
+		rels = append(rels, relationship(typeAccount, accountID, schema.RelTechnical, typeUser, userID))
 	}
-	rels = append(rels, scopeTuples(accountID, userID, "technician", a.Technical)...)
-	rels = append(rels, scopeTuples(accountID, userID, "viewer", a.View)...)
+	rels = append(rels, scopeTuples(accountID, userID, schema.RelTechnician, a.Technical)...)
+	rels = append(rels, scopeTuples(accountID, userID, schema.RelViewer, a.View)...)
 	return rels
 }
 
@@ -249,8 +250,8 @@ func (st *accountState) scopeExists(p ProductScope) ([]*v1.Precondition, error) 
 	var pre []*v1.Precondition
 	check := func(typ, kind string, names []string) error {
 		for _, n := range names {
-			owned := relationship(typ, objectID(st.id, n), "account", typeAccount, st.id)
-			if !st.has(typ, objectID(st.id, n), "account", typeAccount, st.id) {
+			owned := relationship(typ, objectID(st.id, n), schema.RelAccount, typeAccount, st.id)
+			if !st.has(typ, objectID(st.id, n), schema.RelAccount, typeAccount, st.id) {
 				return notFoundf("%s %q in account %s", kind, n, st.id)
 			}
 			pre = append(pre, mustExist(owned))
@@ -272,7 +273,7 @@ func (st *accountState) scopeExists(p ProductScope) ([]*v1.Precondition, error) 
 // versionOf returns the version of userID's footprint on the account, nil
 // when the person never had one (see the schema's membership definition).
 func (st *accountState) versionOf(userID string) *v1.Relationship {
-	if rels := st.find(typeMembership, objectID(st.id, userID), "version", "", ""); len(rels) > 0 {
+	if rels := st.find(typeMembership, objectID(st.id, userID), schema.RelVersion, "", ""); len(rels) > 0 {
 		return rels[0]
 	}
 	return nil
@@ -294,7 +295,7 @@ func (st *accountState) footprintGuard(changed, decidedBy []string, opID string)
 		if old != nil {
 			pre = append(pre, mustExist(old))
 		} else {
-			pre = append(pre, mustBeFree(typeMembership, objectID(st.id, userID), "version"))
+			pre = append(pre, mustBeFree(typeMembership, objectID(st.id, userID), schema.RelVersion))
 		}
 		return old
 	}
@@ -302,7 +303,7 @@ func (st *accountState) footprintGuard(changed, decidedBy []string, opID string)
 		if old := same(userID); old != nil {
 			updates = append(updates, remove(old))
 		}
-		updates = append(updates, touch(relationship(typeMembership, objectID(st.id, userID), "version", typeOperation, opID)))
+		updates = append(updates, touch(relationship(typeMembership, objectID(st.id, userID), schema.RelVersion, typeOperation, opID)))
 	}
 	for _, userID := range uniqueSorted(decidedBy) {
 		if slices.Contains(changed, userID) {
@@ -310,7 +311,7 @@ func (st *accountState) footprintGuard(changed, decidedBy []string, opID string)
 		}
 		same(userID)
 		if !st.isOwner(userID) && st.memberTuple(userID) == nil {
-			for _, d := range st.find(typeAccount, st.id, "delegated_to", typeHost, "") {
+			for _, d := range st.find(typeAccount, st.id, schema.RelDelegatedTo, typeHost, "") {
 				pre = append(pre, mustExist(d))
 			}
 		}
@@ -322,7 +323,7 @@ func (st *accountState) footprintGuard(changed, decidedBy []string, opID string)
 // neither owner nor member: host staff acting through delegation.
 func (st *accountState) delegateInvitations() []string {
 	var ids []string
-	for _, r := range st.find(typeInvitation, "", "inviter", typeUser, "") {
+	for _, r := range st.find(typeInvitation, "", schema.RelInviter, typeUser, "") {
 		inviter := r.GetSubject().GetObject().GetObjectId()
 		if !st.isOwner(inviter) && st.memberTuple(inviter) == nil {
 			ids = append(ids, r.GetResource().GetObjectId())
@@ -346,7 +347,7 @@ func (st *accountState) memberEnd(userID string) *time.Time {
 
 // seatOf returns the seat a subject holds, if any.
 func (st *accountState) seatOf(subType, subID string) *v1.Relationship {
-	if rels := st.find(typeSeat, "", "holder", subType, subID); len(rels) > 0 {
+	if rels := st.find(typeSeat, "", schema.RelHolder, subType, subID); len(rels) > 0 {
 		return rels[0]
 	}
 	return nil
@@ -363,7 +364,7 @@ func (st *accountState) freeSeat(adminCap int) (string, bool) {
 	var free []string
 	for n := 1; n <= adminCap; n++ {
 		id := seatID(st.id, n)
-		if !st.has(typeSeat, id, "holder", "", "") {
+		if !st.has(typeSeat, id, schema.RelHolder, "", "") {
 			free = append(free, id)
 		}
 	}
@@ -373,7 +374,7 @@ func (st *accountState) freeSeat(adminCap int) (string, bool) {
 	return free[rand.IntN(len(free))], true //nolint:gosec // spreading contention, not a secret
 }
 
-func (st *accountState) seatsHeld() int { return len(st.find(typeSeat, "", "holder", "", "")) }
+func (st *accountState) seatsHeld() int { return len(st.find(typeSeat, "", schema.RelHolder, "", "")) }
 
 func seatID(accountID string, n int) string { return objectID(accountID, "seat-"+strconv.Itoa(n)) }
 
