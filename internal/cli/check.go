@@ -19,7 +19,7 @@ func newCheckCommand(streams Streams, conn *connFlags) *cobra.Command {
 		Use:   "check RESOURCE PERMISSION SUBJECT",
 		Short: "Ask whether SUBJECT has PERMISSION on RESOURCE (exit 0 allowed, 1 denied, 2 error)",
 		Example: `  hostaccess check account:acme pay_invoices user:carol
-  hostaccess check product:acme-site1 manage user:dave --explain`,
+  hostaccess check product:acme/site manage user:dave --explain`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			resource, err := tuples.ParseObject(args[0])
@@ -101,6 +101,16 @@ func explainTrace(trace *v1.DebugInformation) []string {
 		return []string{"(the server returned no trace)"}
 	}
 	var lines []string
+	if root.GetWasCachedResult() && len(root.GetSubProblems().GetTraces()) == 0 {
+		// A cached answer carries no sub-problems: say so rather than print
+		// an empty path. The answer is still the one asked for (fully
+		// consistent); only the path is not kept.
+		what := "no relationship path grants it"
+		if granted(root) {
+			what = "a relationship path grants it"
+		}
+		return []string{what + "; SpiceDB answered from its cache, which keeps no path (it is shown again after the next change to these relationships)"}
+	}
 	if !granted(root) {
 		lines = append(lines, "no relationship path grants it; tried:")
 		for _, sub := range root.GetSubProblems().GetTraces() {

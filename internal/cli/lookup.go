@@ -16,7 +16,7 @@ func newLookupResourcesCommand(streams Streams, conn *connFlags) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:     "lookup-resources TYPE PERMISSION SUBJECT",
 		Short:   "List the TYPE objects on which SUBJECT has PERMISSION",
-		Example: `  hostaccess lookup-resources product manage user:agent`,
+		Example: `  hostaccess lookup-resources product manage user:agency`,
 		Args:    cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, err := tuples.ParseSubject(args[2])
@@ -51,7 +51,7 @@ func newLookupSubjectsCommand(streams Streams, conn *connFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "lookup-subjects RESOURCE PERMISSION SUBJECT_TYPE[#RELATION]",
 		Short:   "List the subjects of SUBJECT_TYPE that have PERMISSION on RESOURCE",
-		Example: `  hostaccess lookup-subjects product:acme-site1 manage user`,
+		Example: `  hostaccess lookup-subjects product:acme/site manage user`,
 		Args:    cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			resource, err := tuples.ParseObject(args[0])

@@ -10,6 +10,8 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/authzed-go/v1"
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	grpcstreams "github.com/hostaccess/hostaccess/internal/streams"
 	"github.com/hostaccess/hostaccess/internal/tuples"
@@ -29,7 +31,7 @@ all apply or none does.`,
 	cmd.AddCommand(
 		newRelWriteCommand(streams, conn, "touch", v1.RelationshipUpdate_OPERATION_TOUCH, "Create relationships, or update them if present (idempotent)"),
 		newRelWriteCommand(streams, conn, "create", v1.RelationshipUpdate_OPERATION_CREATE, "Create relationships; fails, writing nothing, if one already exists"),
-		newRelWriteCommand(streams, conn, "delete", v1.RelationshipUpdate_OPERATION_DELETE, "Delete relationships (absent ones are ignored)"),
+		newRelWriteCommand(streams, conn, "delete", v1.RelationshipUpdate_OPERATION_DELETE, "Delete relationships, in one write; says which were absent"),
 		newRelReadCommand(streams, conn),
 	)
 	return cmd
@@ -69,6 +71,9 @@ func newRelWriteCommand(streams Streams, conn *connFlags, name string, op v1.Rel
 				return err
 			}
 			return conn.withClient(cmd, func(ctx context.Context, client *authzed.Client) error {
+				if op == v1.RelationshipUpdate_OPERATION_DELETE {
+					return deleteRelationships(ctx, streams.Out, conn.output, client, rels)
+				}
 				updates := make([]*v1.RelationshipUpdate, 0, len(rels))
 				for _, rel := range rels {
 					updates = append(updates, &v1.RelationshipUpdate{Operation: op, Relationship: rel})
@@ -88,6 +93,92 @@ func newRelWriteCommand(streams Streams, conn *connFlags, name string, op v1.Rel
 	}
 	conn.register(cmd)
 	return cmd
+}
+
+// deleteAttempts bounds the retries when a relationship found present is
+// deleted by someone else before our write.
+const deleteAttempts = 3
+
+// deleteRelationships deletes those of rels that exist, in one write whose
+// preconditions hold each of them present, and reports what it deleted and
+// what was already absent: a plain delete of an absent relationship
+// succeeds silently, so counting the request would overstate.
+func deleteRelationships(ctx context.Context, w io.Writer, output string, client *authzed.Client, rels []*v1.Relationship) error {
+	for attempt := 1; ; attempt++ {
+		var present, absent []*v1.Relationship
+		for _, rel := range rels {
+			found, err := relationshipExists(ctx, client, rel)
+			if err != nil {
+				return err
+			}
+			if found {
+				present = append(present, rel)
+			} else {
+				absent = append(absent, rel)
+			}
+		}
+		token := ""
+		if len(present) > 0 {
+			req := &v1.WriteRelationshipsRequest{}
+			for _, rel := range present {
+				req.Updates = append(req.Updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: rel})
+				req.OptionalPreconditions = append(req.OptionalPreconditions, &v1.Precondition{Operation: v1.Precondition_OPERATION_MUST_MATCH, Filter: tuples.ExactFilter(rel)})
+			}
+			resp, err := client.WriteRelationships(ctx, req)
+			if status.Code(err) == codes.FailedPrecondition && attempt < deleteAttempts {
+				continue // one went away meanwhile: look again
+			}
+			if err != nil {
+				return err
+			}
+			token = resp.GetWrittenAt().GetToken()
+		}
+		return printDeleted(w, output, present, absent, token)
+	}
+}
+
+func relationshipExists(ctx context.Context, client *authzed.Client, rel *v1.Relationship) (bool, error) {
+	stream, err := client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: fullyConsistent(), RelationshipFilter: tuples.ExactFilter(rel), OptionalLimit: 1,
+	})
+	if err != nil {
+		return false, err
+	}
+	_, err = stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func printDeleted(w io.Writer, output string, deleted, absent []*v1.Relationship, token string) error {
+	if output == outputJSON {
+		names := func(rels []*v1.Relationship) []string {
+			out := make([]string, 0, len(rels))
+			for _, r := range rels {
+				out = append(out, tuples.String(r))
+			}
+			return out
+		}
+		out := map[string]any{"operation": "delete", "relationships": len(deleted), "deleted": names(deleted), "absent": names(absent)}
+		if token != "" {
+			out["written_at"] = token
+		}
+		return printJSON(w, out)
+	}
+	line := fmt.Sprintf("delete: %d relationships", len(deleted))
+	if token != "" {
+		line += " (written at " + token + ")"
+	}
+	if _, err := fmt.Fprintln(w, line); err != nil {
+		return err
+	}
+	for _, r := range absent {
+		if _, err := fmt.Fprintln(w, "  not present, nothing deleted: "+tuples.String(r)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // relationshipJSON is the JSON form of a relationship in CLI output.

@@ -106,3 +106,19 @@ func SubjectString(s *v1.SubjectReference) string {
 	}
 	return out
 }
+
+// ExactFilter matches rel and nothing else: its resource, relation and
+// subject, the subject's relation included (none matches only a plain
+// subject). Expiration and caveat are not part of a relationship's identity.
+func ExactFilter(rel *v1.Relationship) *v1.RelationshipFilter {
+	return &v1.RelationshipFilter{
+		ResourceType:       rel.GetResource().GetObjectType(),
+		OptionalResourceId: rel.GetResource().GetObjectId(),
+		OptionalRelation:   rel.GetRelation(),
+		OptionalSubjectFilter: &v1.SubjectFilter{
+			SubjectType:       rel.GetSubject().GetObject().GetObjectType(),
+			OptionalSubjectId: rel.GetSubject().GetObject().GetObjectId(),
+			OptionalRelation:  &v1.SubjectFilter_RelationFilter{Relation: rel.GetSubject().GetOptionalRelation()},
+		},
+	}
+}

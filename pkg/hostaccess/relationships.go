@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hostaccess/hostaccess/internal/streams"
+	"github.com/hostaccess/hostaccess/internal/tuples"
 	"github.com/hostaccess/hostaccess/schema"
 )
 
@@ -68,17 +69,7 @@ func create(r *v1.Relationship) *v1.RelationshipUpdate {
 }
 
 // exactFilter matches one relationship.
-func exactFilter(r *v1.Relationship) *v1.RelationshipFilter {
-	return &v1.RelationshipFilter{
-		ResourceType:       r.GetResource().GetObjectType(),
-		OptionalResourceId: r.GetResource().GetObjectId(),
-		OptionalRelation:   r.GetRelation(),
-		OptionalSubjectFilter: &v1.SubjectFilter{
-			SubjectType:       r.GetSubject().GetObject().GetObjectType(),
-			OptionalSubjectId: r.GetSubject().GetObject().GetObjectId(),
-		},
-	}
-}
+func exactFilter(r *v1.Relationship) *v1.RelationshipFilter { return tuples.ExactFilter(r) }
 
 // mustExist: the write applies only if r is still there.
 func mustExist(r *v1.Relationship) *v1.Precondition {
