@@ -5,7 +5,73 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/hostaccess/hostaccess/pkg/freshness"
 )
+
+// Stats is one workload's outcome.
+type Stats struct {
+	Workload    string  `json:"workload"`
+	Path        string  `json:"path"`
+	Concurrency int     `json:"concurrency"`
+	Count       int     `json:"count"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"per_second"`
+	// ChecksPerSecond counts questions, for page loads (50 or 51 a page).
+	ChecksPerSecond float64 `json:"checks_per_second,omitempty"`
+	P50ms           float64 `json:"p50_ms"`
+	P90ms           float64 `json:"p90_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	Note            string  `json:"note,omitempty"`
+}
+
+// Ratio compares the service path with the raw SpiceDB API on the same questions.
+type Ratio struct {
+	Workload string  `json:"workload"`
+	Service  float64 `json:"service_per_second"`
+	Raw      float64 `json:"raw_per_second"`
+	// ServiceOverRaw is service throughput / raw throughput (1.0: no overhead).
+	ServiceOverRaw float64 `json:"service_over_raw"`
+}
+
+// Report is a run's outcome.
+type Report struct {
+	Engine            string   `json:"datastore_engine"`
+	Accounts          int      `json:"accounts"`
+	Seed              uint64   `json:"seed"`
+	Users             int      `json:"users"`
+	Relationships     int      `json:"relationships"`
+	Products          int      `json:"products"`
+	LoadSeconds       float64  `json:"load_seconds"`
+	LoadPerSecond     float64  `json:"load_relationships_per_second"`
+	ImportCalls       int      `json:"import_calls"`
+	DirectorySeconds  float64  `json:"directory_load_seconds"`
+	AnalyzeSeconds    float64  `json:"analyze_seconds,omitempty"`
+	Workloads         []Stats  `json:"workloads"`
+	Ratios            []Ratio  `json:"ratios"`
+	Verified          int      `json:"answers_verified"`
+	Mismatches        int      `json:"mismatches"`
+	MismatchSamples   []string `json:"mismatch_samples,omitempty"`
+	Invariants        []string `json:"invariants,omitempty"`
+	PeakRSSMiB        float64  `json:"peak_rss_mib"`
+	PeakRSSPerMillion float64  `json:"peak_rss_mib_per_million_relationships"`
+	CPUs              int      `json:"cpus"`
+	GoVersion         string   `json:"go_version"`
+	DurationPerLoad   string   `json:"duration_per_workload"`
+	// LoadAvg is /proc/loadavg at the start and at the end of the run:
+	// other processes on the machine skew every figure.
+	LoadAvgStart string `json:"loadavg_start"`
+	LoadAvgEnd   string `json:"loadavg_end"`
+	// Consistency is the service's check consistency (tokens or full), and
+	// Freshness the token tracker's counters at the end.
+	Consistency string           `json:"consistency"`
+	Freshness   *freshness.Stats `json:"freshness,omitempty"`
+	// StaleAfterChanges counts answers, asked after a change returned,
+	// that did not reflect it (page loads under changes): must be 0.
+	StaleAfterChanges  int `json:"stale_answers_after_changes"`
+	JudgedAfterChanges int `json:"answers_judged_after_changes"`
+}
 
 // WriteTable prints the report for people.
 func (r *Report) WriteTable(w io.Writer) error {

@@ -104,7 +104,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 		undo: []step{{DeleteAccount: in.ID}},
 	})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "account %s already exists", in.ID)
 		}
 		return Result{}, err
@@ -141,7 +141,7 @@ func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID strin
 	token, err := s.commit(ctx, change{actor: actor, flow: "close_account", accountID: accountID, target: "account:" + accountID,
 		updates: updates, pre: pre, then: []step{{DeleteAccount: accountID}}})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "the members of %s changed while it was being closed; try again", accountID)
 		}
 		return Result{}, err
@@ -204,7 +204,7 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 	token, err := s.commit(ctx, change{actor: actor, flow: "set_delegation", accountID: accountID, target: "host:" + host, before: before, after: on, updates: updates, then: then,
 		state: st, decidedBy: personal(actor)})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "the access of %s on %s changed meanwhile; try again", actor, accountID)
 		}
 		return Result{}, err
@@ -260,7 +260,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	token, err := s.commit(ctx, change{actor: actor, flow: "transfer_ownership", accountID: accountID, target: "user:" + to, before: map[string]string{"owner": actor.UserID}, after: map[string]any{"owner": to, "previous_owner_keeps": keep}, updates: updates, pre: pre,
 		state: st, changed: []string{actor.UserID, to}})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "the owners or members of %s changed meanwhile; try again", accountID)
 		}
 		return Result{}, err
@@ -290,7 +290,7 @@ func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID s
 	token, err := s.commit(ctx, change{actor: actor, flow: "add_owner", accountID: accountID, target: "user:" + userID, before: st.accessOf(userID), after: "owner", updates: updates, pre: []*v1.Precondition{mustExist(memberTuple)},
 		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "the access of %s on %s changed meanwhile; read it again and retry", userID, accountID)
 		}
 		return Result{}, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -68,6 +69,15 @@ func Code(err error) string {
 		}
 	}
 	return "internal"
+}
+
+// isConflict reports whether err is one of the errors Code answers as
+// "conflict": ErrConflict (something already exists, or the directory
+// refused a write) or errPreconditionFailedRace (a SpiceDB precondition
+// failed: the state changed meanwhile). Flows test it, not the code string,
+// to answer with what changed.
+func isConflict(err error) bool {
+	return errors.Is(err, ErrConflict) || errors.Is(err, errPreconditionFailedRace)
 }
 
 // domainError is a domain error with its detail: errors.Is matches its
@@ -158,7 +168,7 @@ func fromSpiceDB(err error) error {
 
 func isPreconditionFailure(st *status.Status) bool {
 	for _, d := range st.Details() {
-		if info, ok := d.(interface{ GetReason() string }); ok && info.GetReason() == "ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE" {
+		if info, ok := d.(interface{ GetReason() string }); ok && info.GetReason() == v1.ErrorReason_ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE.String() {
 			return true
 		}
 	}

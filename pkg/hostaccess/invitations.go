@@ -165,7 +165,7 @@ func (s *Service) invite(ctx context.Context, actor Actor, accountID, email stri
 		undo: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
 	})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			if access.Administrator && s.onlySeatChanged(ctx, st, actor.UserID) {
 				return InvitationLink{}, errSeatLost
 			}
@@ -384,7 +384,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) 
 		then: []step{{InvitationStatus: &invitationStep{ID: id, From: directory.InvitationPending, To: directory.InvitationRevoked, By: actor.String(), At: s.now().UTC()}}},
 	})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Result{}, s.lostRace(ctx, id)
 		}
 		return Result{}, err
@@ -454,7 +454,7 @@ func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id stri
 		undo: []step{{InvitationStatus: &invitationStep{ID: newInvID, From: directory.InvitationPending, To: directory.InvitationRevoked, By: "hostaccess: write failed", At: now}}},
 	})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return InvitationLink{}, s.lostRace(ctx, id)
 		}
 		return InvitationLink{}, err
@@ -590,7 +590,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 		},
 	})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			return Acceptance{}, s.lostRaceOr(ctx, inv.ID, errorf(ErrConflict, "the access of %s on %s, or of the person who invited them, changed meanwhile (removed, edited); the invitation still stands: try again", login.UserID, inv.AccountID))
 		}
 		return Acceptance{}, err

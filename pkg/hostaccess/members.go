@@ -234,7 +234,7 @@ func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, use
 	token, err := s.commit(ctx, change{actor: actor, flow: "set_access", accountID: accountID, target: "user:" + userID, before: current, after: access, updates: updates, pre: pre,
 		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			if takesSeat && s.onlySeatChanged(ctx, st, userID) {
 				return Result{}, true, errorf(ErrAdminCapReached, "other administrators took every free seat of %s meanwhile", accountID)
 			}
@@ -325,7 +325,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	token, err := s.commit(ctx, change{actor: actor, flow: "remove_member", accountID: accountID, target: "user:" + userID, before: before, after: nil, updates: updates, pre: pre, then: then,
 		state: st, changed: []string{userID}, decidedBy: personal(actor)})
 	if err != nil {
-		if Code(err) == "conflict" {
+		if isConflict(err) {
 			if isOwner {
 				if now, rerr := s.readAccount(ctx, accountID); rerr == nil && len(now.owners()) <= 1 {
 					return Result{}, errorf(ErrLastOwner, "%s would be left without an owner (the other owner left meanwhile)", accountID)

@@ -1,0 +1,313 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+// rawConsistency is what the raw SpiceDB path asks for: what a careful
+// client keeping one token would (at least as fresh as the load, cached
+// otherwise), or fully consistent when the service is, so each ratio
+// compares like with like. (minimize_latency alone may answer from before
+// the load: up to a quantization window old.)
+func (e *Env) rawConsistency() *v1.Consistency {
+	if e.cfg.Consistency == ConsistencyFull || e.loadToken == nil {
+		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+	}
+	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: e.loadToken}}
+}
+
+func (e *Env) serviceCheck(q Question) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		a, err := e.Service.Can(ctx, q.Check, hostaccess.CheckOptions{})
+		if err != nil {
+			return err
+		}
+		e.v.record(q, a.Allowed)
+		return nil
+	}
+}
+
+func (e *Env) rawCheck(q Question) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		typ, id, _ := strings.Cut(q.Resource, ":")
+		styp, sid, _ := strings.Cut(q.Subject, ":")
+		resp, err := e.Engine.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+			Consistency: e.rawConsistency(),
+			Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
+			Permission:  q.Permission,
+			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
+		})
+		if err != nil {
+			return err
+		}
+		e.v.record(q, resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION)
+		return nil
+	}
+}
+
+func (e *Env) workloads(ctx context.Context) error {
+	p, d := e.Provider, e.cfg.Duration
+	r := rand.New(rand.NewPCG(e.cfg.Seed+1, 7)) //nolint:gosec // reproducible question draws, not a secret
+
+	// Up-front verification of a sample, in bulk.
+	sample := p.Questions(r, max(e.cfg.Verify, 0))
+	t := time.Now()
+	mm, err := e.Verify(ctx, sample)
+	if err != nil {
+		return err
+	}
+	for _, m := range mm {
+		e.v.record(m.Question, m.Got)
+	}
+	for range len(sample) - len(mm) {
+		e.v.ok()
+	}
+	allowed := 0
+	for _, q := range sample {
+		if q.Expected {
+			allowed++
+		}
+	}
+	e.cfg.logf("verified %d sampled answers (%d allowed, %d denied) in %s: %d mismatches", len(sample), allowed, len(sample)-allowed, time.Since(t).Round(time.Millisecond), len(mm))
+
+	// Single checks. Cold: each question asked for the first time, from four
+	// disjoint pools drawn the same way. Warm: the questions the first cold
+	// pass answered, asked again (no write in between) by both paths.
+	const pool = 20000
+	pools := make([][]Question, 4)
+	for i := range pools {
+		pools[i] = p.Questions(r, pool)
+	}
+	type variant struct {
+		path string
+		conc int
+	}
+	variants := []variant{{"service", 1}, {"raw", 1}, {"service", 16}, {"raw", 16}}
+	check := func(path string, q Question) func(context.Context) error {
+		if path == "raw" {
+			return e.rawCheck(q)
+		}
+		return e.serviceCheck(q)
+	}
+	cold := map[variant]Stats{}
+	for i, v := range variants {
+		qs := pools[i]
+		cold[v] = e.add(measure(ctx, "check cold (first ask)", v.path, v.conc, d, len(qs), func(ctx context.Context, i int) error { return check(v.path, qs[i])(ctx) }))
+	}
+	warmSet := pools[0][:max(1, min(cold[variants[0]].Count, 2000))]
+	// Warm: two rounds, the second in the opposite order (raw before
+	// service), so neither path always runs on a cache the other filled or
+	// just after a window change; each path's rate is over both rounds.
+	warm := map[variant]Stats{}
+	order := append(slices.Clone(variants), []variant{{"raw", 1}, {"service", 1}, {"raw", 16}, {"service", 16}}...)
+	for round, v := range order {
+		// Warm-up: each question once through this path, unmeasured, so
+		// "warm" means asked before within SpiceDB's current revision
+		// window (it moves every quantization interval, 5 s by default).
+		for _, q := range warmSet {
+			if err := check(v.path, q)(ctx); err != nil {
+				return err
+			}
+		}
+		s := measure(ctx, fmt.Sprintf("check warm (%d repeated), round %d", len(warmSet), round/len(variants)+1), v.path, v.conc, d, 0, func(ctx context.Context, i int) error {
+			return check(v.path, warmSet[i%len(warmSet)])(ctx)
+		})
+		e.add(s)
+		w := warm[v]
+		w.Count += s.Count
+		w.Seconds += s.Seconds
+		w.PerSecond = float64(w.Count) / w.Seconds
+		warm[v] = w
+	}
+	for _, c := range []int{1, 16} {
+		for _, x := range []struct {
+			name string
+			m    map[variant]Stats
+		}{{"check cold", cold}, {"check warm", warm}} {
+			s, raw := x.m[variant{"service", c}], x.m[variant{"raw", c}]
+			ratio := Ratio{Workload: fmt.Sprintf("%s c=%d", x.name, c), Service: s.PerSecond, Raw: raw.PerSecond}
+			if raw.PerSecond > 0 {
+				ratio.ServiceOverRaw = s.PerSecond / raw.PerSecond
+			}
+			e.report.Ratios = append(e.report.Ratios, ratio)
+		}
+	}
+
+	// Page loads: one CanAll of 50 questions for one member.
+	pages := make([][]Question, 1000)
+	for i := range pages {
+		pages[i] = p.Page(r)
+	}
+	pageOp := func(list [][]Question) func(context.Context, int) error {
+		return func(ctx context.Context, i int) error {
+			page := list[i%len(list)]
+			checks := make([]hostaccess.Check, len(page))
+			for j, q := range page {
+				checks[j] = q.Check
+			}
+			answers, err := e.Service.CanAll(ctx, checks, hostaccess.CheckOptions{})
+			if err != nil {
+				return err
+			}
+			for j, a := range answers {
+				e.v.record(page[j], a.Allowed)
+			}
+			return nil
+		}
+	}
+	withChecks := func(s Stats) Stats { s.ChecksPerSecond = s.PerSecond * 50; return s }
+	pc := e.add(withChecks(measure(ctx, "page load CanAll(50) cold", "service", 1, d, len(pages), pageOp(pages))))
+	warmPages := pages[:max(1, min(pc.Count, 50))]
+	for _, conc := range []int{1, 16} {
+		// Warm-up, as for single checks: each page once, unmeasured, right
+		// before, so the cache holds them at SpiceDB's current revision
+		// window (on memory the window moves every 5 s even without writes).
+		for i := range warmPages {
+			if err := pageOp(warmPages)(ctx, i); err != nil {
+				return err
+			}
+		}
+		e.add(withChecks(measure(ctx, "page load CanAll(50) warm", "service", conc, d, 0, pageOp(warmPages))))
+	}
+
+	// Product lists: LookupResources product#manage.
+	var ordinary []string
+	for _, a := range p.Accounts {
+		for _, u := range sortedKeys(a.Members) {
+			g := a.Members[u]
+			if len(g.TechProducts) > 0 && len(p.accountsOf[u]) == 1 {
+				ordinary = append(ordinary, u)
+			}
+		}
+		if len(ordinary) >= 200 {
+			break
+		}
+	}
+	agency, agencyProducts := "", 0
+	for _, ag := range p.Agencies {
+		n := len(p.ManageableProducts(ag, p.Now))
+		if agency == "" || abs(n-500) < abs(agencyProducts-500) {
+			agency, agencyProducts = ag, n
+		}
+	}
+	lookupOp := func(users []string) func(context.Context, int) error {
+		return func(ctx context.Context, i int) error {
+			u := users[i%len(users)]
+			got, err := e.lookupProducts(ctx, u)
+			if err != nil {
+				return err
+			}
+			if want := p.ManageableProducts(u, p.Now); !slices.Equal(got, want) {
+				e.v.fail(fmt.Sprintf("lookup product#manage for user:%s: got %d products, expected %d", u, len(got), len(want)))
+			} else {
+				e.v.ok()
+			}
+			return nil
+		}
+	}
+	if len(ordinary) > 0 {
+		s := measure(ctx, "product list (member)", "raw", 1, d, 0, lookupOp(ordinary))
+		s.Note = fmt.Sprintf("%d distinct members, 1 account each", len(ordinary))
+		e.add(s)
+	}
+	if agency != "" {
+		s := measure(ctx, "product list (agency)", "raw", 1, d, 0, lookupOp([]string{agency}))
+		s.Note = fmt.Sprintf("user:%s: %d products in %d accounts (first call cold)", agency, agencyProducts, len(p.accountsOf[agency]))
+		e.add(s)
+	}
+
+	// Audit: WhoCan on products of shared accounts.
+	type target struct {
+		a  *Account
+		pr Product
+	}
+	var targets []target
+	for _, a := range p.Accounts {
+		if len(a.Members) > 0 {
+			targets = append(targets, target{a, a.Products[0]})
+		}
+		if len(targets) >= 200 {
+			break
+		}
+	}
+	if len(targets) > 0 {
+		s := measure(ctx, "audit WhoCan(product, manage)", "service", 1, d, 0, func(ctx context.Context, i int) error {
+			tg := targets[i%len(targets)]
+			holders, err := e.Service.WhoCan(ctx, hostaccess.System("bench"), "product:"+tg.a.ID+"/"+tg.pr.Name, "manage")
+			if err != nil {
+				return err
+			}
+			got := make([]string, len(holders))
+			for j, h := range holders {
+				got[j] = h.Subject
+			}
+			sort.Strings(got)
+			if want := p.Managers(tg.a, tg.pr, p.Now); !slices.Equal(got, want) {
+				e.v.fail(fmt.Sprintf("WhoCan product:%s/%s manage: got %v, expected %v", tg.a.ID, tg.pr.Name, got, want))
+			} else {
+				e.v.ok()
+			}
+			return nil
+		})
+		s.Note = fmt.Sprintf("%d products, holders and reasons", len(targets))
+		e.add(s)
+	}
+
+	if !e.cfg.SkipFlows {
+		if err := e.pagesUnderChanges(ctx, pages[:max(1, min(pc.Count, 50))]); err != nil {
+			return err
+		}
+		if err := e.flows(ctx); err != nil {
+			return err
+		}
+		if err := e.flowsParallel(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (e *Env) lookupProducts(ctx context.Context, u string) ([]string, error) {
+	stream, err := e.Engine.Client.LookupResources(ctx, &v1.LookupResourcesRequest{
+		ResourceObjectType: "product", Permission: "manage",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: u}},
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, resp.GetResourceObjectId())
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}

@@ -1,0 +1,58 @@
+package hostaccess
+
+import (
+	"context"
+	"slices"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/hostaccess/hostaccess/internal/streams"
+)
+
+// lookupSubjects lists who holds a permission on one resource, as fresh as
+// its account's last change.
+func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReference, permission, subjectType string) ([]string, error) {
+	cons, err := s.consistency(ctx, []*v1.ObjectReference{resource}, CheckOptions{})
+	if err != nil {
+		return nil, err
+	}
+	stream, err := s.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
+		Resource: resource, Permission: permission, SubjectObjectType: subjectType, Consistency: cons,
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	var ids []string
+	err = streams.Each(stream, func(resp *v1.LookupSubjectsResponse) {
+		if resp.GetSubject().GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, resp.GetSubject().GetSubjectObjectId())
+		}
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// lookupResources lists resources across accounts: no account's token
+// covers the others, so it stays fully consistent.
+func (s *Service) lookupResources(ctx context.Context, resourceType, permission string, sub *v1.SubjectReference) ([]string, error) {
+	stream, err := s.client.LookupResources(ctx, &v1.LookupResourcesRequest{
+		ResourceObjectType: resourceType, Permission: permission, Subject: sub, Consistency: fullyConsistent(),
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	var ids []string
+	err = streams.Each(stream, func(resp *v1.LookupResourcesResponse) {
+		if resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, resp.GetResourceObjectId())
+		}
+	})
+	if err != nil {
+		return nil, fromSpiceDB(err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
