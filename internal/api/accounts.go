@@ -3,21 +3,12 @@ package api
 import (
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-type createAccountRequest struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	OwnerID    string `json:"owner_id"`
-	OwnerEmail string `json:"owner_email"`
-	OwnerName  string `json:"owner_name"`
-	HostID     string `json:"host_id"`
-	Delegated  *bool  `json:"delegated"`
-}
-
 func (s *server) createAccount(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req createAccountRequest
+	var req wire.CreateAccountRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -33,12 +24,8 @@ func (s *server) closeAccount(r *http.Request, actor hostaccess.Actor) (int, any
 	return reply(http.StatusOK, res, err)
 }
 
-type adminCapRequest struct {
-	Cap *int `json:"cap"`
-}
-
 func (s *server) setAdminCap(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req adminCapRequest
+	var req wire.AdminCapRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -49,13 +36,8 @@ func (s *server) setAdminCap(r *http.Request, actor hostaccess.Actor) (int, any,
 	return reply(http.StatusNoContent, nil, err)
 }
 
-type delegationRequest struct {
-	// Enabled is a pointer so a forgotten field is refused, not read as "off".
-	Enabled *bool `json:"enabled"`
-}
-
 func (s *server) setDelegation(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req delegationRequest
+	var req wire.DelegationRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -66,12 +48,8 @@ func (s *server) setDelegation(r *http.Request, actor hostaccess.Actor) (int, an
 	return reply(http.StatusOK, res, err)
 }
 
-type addOwnerRequest struct {
-	UserID string `json:"user_id"`
-}
-
 func (s *server) addOwner(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req addOwnerRequest
+	var req wire.AddOwnerRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -82,13 +60,8 @@ func (s *server) addOwner(r *http.Request, actor hostaccess.Actor) (int, any, er
 	return reply(http.StatusOK, res, err)
 }
 
-type transferRequest struct {
-	To   string             `json:"to"`
-	Keep *hostaccess.Access `json:"keep,omitempty"`
-}
-
 func (s *server) transferOwnership(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req transferRequest
+	var req wire.TransferRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -99,23 +72,13 @@ func (s *server) transferOwnership(r *http.Request, actor hostaccess.Actor) (int
 	return reply(http.StatusOK, res, err)
 }
 
-type productList struct {
-	Products []hostaccess.Product `json:"products"`
-}
-
 func (s *server) listProducts(r *http.Request, actor hostaccess.Actor) (int, any, error) {
 	products, err := s.svc.ListProducts(r.Context(), actor, r.PathValue("account"))
-	return reply(http.StatusOK, productList{Products: orEmpty(products)}, err)
-}
-
-type addProductRequest struct {
-	Name   string   `json:"name"`
-	Groups []string `json:"groups,omitempty"`
-	Tags   []string `json:"tags,omitempty"`
+	return reply(http.StatusOK, wire.ProductList{Products: orEmpty(products)}, err)
 }
 
 func (s *server) addProduct(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	var req addProductRequest
+	var req wire.AddProductRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}

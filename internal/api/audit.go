@@ -4,12 +4,9 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
-
-type auditLog struct {
-	Entries []hostaccess.AuditEntry `json:"entries"`
-}
 
 // maxAuditLimit bounds one page of the audit log.
 const maxAuditLimit = 1000
@@ -27,12 +24,8 @@ func (s *server) auditLog(r *http.Request, actor hostaccess.Actor) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	out := auditLog{Entries: orEmpty(entries)}
+	out := wire.AuditEntries{Entries: orEmpty(entries)}
 	return http.StatusOK, out, nil
-}
-
-type holderList struct {
-	Holders []hostaccess.Holder `json:"holders"`
 }
 
 func (s *server) whoCan(r *http.Request, actor hostaccess.Actor) (int, any, error) {
@@ -44,7 +37,7 @@ func (s *server) whoCan(r *http.Request, actor hostaccess.Actor) (int, any, erro
 		return 0, nil, err
 	}
 	holders, err := s.svc.WhoCan(r.Context(), actor, q.Get("resource"), q.Get("permission"))
-	return reply(http.StatusOK, holderList{Holders: orEmpty(holders)}, err)
+	return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(holders)}, err)
 }
 
 func (s *server) reachOf(r *http.Request, actor hostaccess.Actor) (int, any, error) {

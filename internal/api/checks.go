@@ -3,16 +3,12 @@ package api
 import (
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-type checkRequest struct {
-	hostaccess.Check
-	AtLeastAsFresh string `json:"at_least_as_fresh,omitempty"`
-}
-
 func (s *server) check(r *http.Request, _ hostaccess.Actor) (int, any, error) {
-	var req checkRequest
+	var req wire.CheckRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -20,22 +16,13 @@ func (s *server) check(r *http.Request, _ hostaccess.Actor) (int, any, error) {
 	return reply(http.StatusOK, answer, err)
 }
 
-type checkBulkRequest struct {
-	Checks         []hostaccess.Check `json:"checks"`
-	AtLeastAsFresh string             `json:"at_least_as_fresh,omitempty"`
-}
-
-type answerList struct {
-	Answers []hostaccess.Answer `json:"answers"`
-}
-
 func (s *server) checkBulk(r *http.Request, _ hostaccess.Actor) (int, any, error) {
-	var req checkBulkRequest
+	var req wire.CheckBulkRequest
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
 	answers, err := s.svc.CanAll(r.Context(), req.Checks, hostaccess.CheckOptions{AtLeastAsFresh: req.AtLeastAsFresh})
-	return reply(http.StatusOK, answerList{Answers: orEmpty(answers)}, err)
+	return reply(http.StatusOK, wire.AnswerList{Answers: orEmpty(answers)}, err)
 }
 
 // switchAccounts lists a person's accounts (the service lets only that

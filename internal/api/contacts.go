@@ -3,21 +3,13 @@ package api
 import (
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-type contactList struct {
-	Contacts []hostaccess.Contact `json:"contacts"`
-}
-
 func (s *server) listContacts(r *http.Request, actor hostaccess.Actor) (int, any, error) {
 	contacts, err := s.svc.ListContacts(r.Context(), actor, r.PathValue("account"))
-	return reply(http.StatusOK, contactList{Contacts: orEmpty(contacts)}, err)
-}
-
-type contactCreated struct {
-	Contact hostaccess.Contact `json:"contact"`
-	hostaccess.Result
+	return reply(http.StatusOK, wire.ContactList{Contacts: orEmpty(contacts)}, err)
 }
 
 func (s *server) addContact(r *http.Request, actor hostaccess.Actor) (int, any, error) {
@@ -26,7 +18,13 @@ func (s *server) addContact(r *http.Request, actor hostaccess.Actor) (int, any, 
 		return 0, nil, err
 	}
 	c, res, err := s.svc.AddContact(r.Context(), actor, r.PathValue("account"), req)
-	return reply(http.StatusCreated, contactCreated{Contact: c, Result: res}, err)
+	return reply(http.StatusCreated, wire.ContactCreated{Contact: c, Result: res}, err)
+}
+
+// contactID is the full id of the contact a path names by its short name
+// below the account.
+func contactID(r *http.Request) string {
+	return r.PathValue("account") + "/" + r.PathValue("contact")
 }
 
 func (s *server) updateContact(r *http.Request, actor hostaccess.Actor) (int, any, error) {
@@ -34,17 +32,13 @@ func (s *server) updateContact(r *http.Request, actor hostaccess.Actor) (int, an
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	res, err := s.svc.UpdateContact(r.Context(), actor, r.PathValue("account"), r.PathValue("contact"), req)
+	res, err := s.svc.UpdateContact(r.Context(), actor, r.PathValue("account"), contactID(r), req)
 	return reply(http.StatusOK, res, err)
 }
 
 func (s *server) removeContact(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	res, err := s.svc.RemoveContact(r.Context(), actor, r.PathValue("account"), r.PathValue("contact"))
+	res, err := s.svc.RemoveContact(r.Context(), actor, r.PathValue("account"), contactID(r))
 	return reply(http.StatusOK, res, err)
-}
-
-type recipientList struct {
-	Recipients []hostaccess.Recipient `json:"recipients"`
 }
 
 func (s *server) recipients(r *http.Request, actor hostaccess.Actor) (int, any, error) {
@@ -53,5 +47,5 @@ func (s *server) recipients(r *http.Request, actor hostaccess.Actor) (int, any, 
 		return 0, nil, err
 	}
 	out, err := s.svc.Recipients(r.Context(), actor, r.PathValue("account"), q.Get("product"), hostaccess.Category(q.Get("category")))
-	return reply(http.StatusOK, recipientList{Recipients: orEmpty(out)}, err)
+	return reply(http.StatusOK, wire.RecipientList{Recipients: orEmpty(out)}, err)
 }

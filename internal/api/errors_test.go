@@ -86,7 +86,7 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 			name: "accepting a revoked invitation", status: 410, code: "invitation_revoked",
 			call: func(t *testing.T) response {
 				link := c.invite("user:alice", "acme", "rev@example.com", billing)
-				ok[hostaccess.Result](t, c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": link.Invitation.ID}), http.StatusOK)
+				ok[hostaccess.Result](t, c.call("DELETE", invitationPath(link.Invitation.ID), "user:alice", nil), http.StatusOK)
 				return c.call("POST", "/v1/invitations/accept", "", acceptBody(link.Token, "rev", "rev@example.com", true))
 			},
 		},
@@ -94,15 +94,15 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 			name: "revoking twice", status: 410, code: "invitation_revoked",
 			call: func(t *testing.T) response {
 				link := c.invite("user:alice", "acme", "rev2@example.com", billing)
-				ok[hostaccess.Result](t, c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": link.Invitation.ID}), http.StatusOK)
-				return c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": link.Invitation.ID})
+				ok[hostaccess.Result](t, c.call("DELETE", invitationPath(link.Invitation.ID), "user:alice", nil), http.StatusOK)
+				return c.call("DELETE", invitationPath(link.Invitation.ID), "user:alice", nil)
 			},
 		},
 		{
 			name: "accepting with the link a regeneration replaced", status: 410, code: "invitation_regenerated",
 			call: func(t *testing.T) response {
 				old := c.invite("user:alice", "acme", "regen@example.com", billing)
-				fresh := ok[hostaccess.InvitationLink](t, c.call("POST", "/v1/invitations/regenerate", "user:alice", map[string]any{"id": old.Invitation.ID}), http.StatusCreated)
+				fresh := ok[hostaccess.InvitationLink](t, c.call("POST", invitationPath(old.Invitation.ID)+"/regenerate", "user:alice", nil), http.StatusCreated)
 				require.NotEqual(t, old.Token, fresh.Token)
 				r := c.call("POST", "/v1/invitations/accept", "", acceptBody(old.Token, "regen", "regen@example.com", true))
 				c.accept(fresh.Token, "regen", "regen@example.com") // the new link works
@@ -156,13 +156,13 @@ func TestErrorCodesThroughHTTP(t *testing.T) {
 		{
 			name: "an unknown invitation", status: 404, code: "not_found",
 			call: func(*testing.T) response {
-				return c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": "acme/0123456789abcdef"})
+				return c.call("DELETE", "/v1/accounts/acme/invitations/0123456789abcdef", "user:alice", nil)
 			},
 		},
 		{
 			name: "a malformed invitation id", status: 400, code: "invalid_argument", detail: `invitation id "acme/nope"`,
 			call: func(*testing.T) response {
-				return c.call("POST", "/v1/invitations/revoke", "user:alice", map[string]any{"id": "acme/nope"})
+				return c.call("DELETE", "/v1/accounts/acme/invitations/nope", "user:alice", nil)
 			},
 		},
 		{

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostaccess/hostaccess/internal/testengine"
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -36,12 +37,12 @@ func FuzzDecode(f *testing.F) {
 		f.Add(seed.contentType, seed.body)
 	}
 	f.Fuzz(func(t *testing.T, contentType, body string) {
-		for _, dst := range []any{&inviteRequest{}, &createAccountRequest{}, &acceptRequest{}} {
+		for _, dst := range []any{&wire.InviteRequest{}, &wire.CreateAccountRequest{}, &wire.AcceptRequest{}} {
 			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 			r.Header.Set("Content-Type", contentType)
 			err := decode(r, dst)
 			if err != nil {
-				if code := codeOf(err); code != codeInvalidArgument && code != codeUnsupportedMedia {
+				if code := codeOf(err); code != hostaccess.CodeInvalidArgument && code != wire.CodeUnsupportedMedia {
 					t.Fatalf("decode(%q) into %T: %v is not a client error (%s)", body, dst, err, code)
 				}
 				continue

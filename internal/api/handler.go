@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -62,7 +63,7 @@ func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logg
 	}
 	s := &server{svc: svc, keys: keys, log: logger, mux: http.NewServeMux()}
 	for _, rt := range routes {
-		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	return s
 }
@@ -74,7 +75,7 @@ func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logg
 // method or without its body).
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p != cleanPath(p) {
-		writeProblem(w, codeInvalidArgument, problemKinds[codeInvalidArgument],
+		writeProblem(w, hostaccess.CodeInvalidArgument, problemKinds[hostaccess.CodeInvalidArgument],
 			fmt.Sprintf("path %s is not canonical: no empty, . or .. segments", strconv.Quote(p)))
 		return
 	}
@@ -90,10 +91,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", probe.header.Get("Allow"))
-		writeProblem(w, codeMethodNotAllowed, problemKinds[codeMethodNotAllowed], r.Method+" is not allowed on "+r.URL.Path)
+		writeProblem(w, wire.CodeMethodNotAllowed, problemKinds[wire.CodeMethodNotAllowed], r.Method+" is not allowed on "+r.URL.Path)
 		return
 	}
-	writeProblem(w, codeNotFound, problemKinds[codeNotFound], "no route "+r.Method+" "+r.URL.Path)
+	writeProblem(w, hostaccess.CodeNotFound, problemKinds[hostaccess.CodeNotFound], "no route "+r.Method+" "+r.URL.Path)
 }
 
 // cleanPath is p as ServeMux cleans it: rooted, no empty, "." or ".."
@@ -149,7 +150,7 @@ func (s *server) wrap(rt route) http.Handler {
 			caller, ok := s.authenticate(r)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hostaccess"`)
-				writeProblem(w, codeUnauthenticated, problemKinds[codeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
+				writeProblem(w, wire.CodeUnauthenticated, problemKinds[wire.CodeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
 				return
 			}
 			if err := requireScope(caller, rt); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/internal/testengine"
 	"github.com/hostaccess/hostaccess/internal/testutil"
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -90,11 +91,11 @@ func ok[T any](t *testing.T, r response, status int) T {
 }
 
 // problem asserts an RFC 9457 answer with status and code, and returns it.
-func problem(t *testing.T, r response, status int, code string) Problem {
+func problem(t *testing.T, r response, status int, code string) wire.Problem {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.body)
 	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
-	var p Problem
+	var p wire.Problem
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&p), "body: %s", r.body)
@@ -153,4 +154,10 @@ func (c *apiClient) can(resource, permission, subject, fresh string) bool {
 		body["at_least_as_fresh"] = fresh
 	}
 	return ok[hostaccess.Answer](c.t, c.call("POST", "/v1/check", "", body), http.StatusOK).Allowed
+}
+
+// invitationPath is the path of an invitation, from its full id.
+func invitationPath(id string) string {
+	account, name, _ := strings.Cut(id, "/")
+	return "/v1/accounts/" + account + "/invitations/" + name
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/hostaccess/hostaccess/internal/wire"
 )
 
 // Scope is a kind of call an API key may make. Every route needs exactly
@@ -190,9 +192,6 @@ func requireScope(caller apiKey, rt route) error {
 	if rt.scope == "" || caller.has(rt.scope) {
 		return nil
 	}
-	return &apiError{code: codeInsufficientScope, detail: fmt.Sprintf(
-		"the key of %s lacks the %s scope that %s %s needs", caller.name, rt.scope, rt.method, docPattern(rt.pattern))}
+	return &apiError{code: wire.CodeInsufficientScope, detail: fmt.Sprintf(
+		"the key of %s lacks the %s scope that %s %s needs", caller.name, rt.scope, rt.Method, rt.Pattern)}
 }
-
-// docPattern is a route's path as documented: {x...} reads {x}.
-func docPattern(pattern string) string { return strings.ReplaceAll(pattern, "...}", "}") }

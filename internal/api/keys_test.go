@@ -46,11 +46,11 @@ func newScopedAPI(t *testing.T) (*apiClient, *Keyring) {
 // every change write, the public document none.
 func TestEveryRouteNeedsItsScope(t *testing.T) {
 	for _, rt := range routes {
-		t.Run(rt.method+" "+rt.pattern, func(t *testing.T) {
+		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
 			switch {
 			case rt.access == public:
 				require.Empty(t, rt.scope)
-			case rt.method == http.MethodGet || rt.pattern == "/v1/check" || rt.pattern == "/v1/check-bulk":
+			case rt.Method == http.MethodGet || rt.Pattern == "/v1/check" || rt.Pattern == "/v1/check-bulk":
 				require.Equal(t, ScopeRead, rt.scope)
 			default:
 				require.Equal(t, ScopeWrite, rt.scope)

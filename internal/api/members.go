@@ -3,16 +3,13 @@ package api
 import (
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-type memberList struct {
-	Members []hostaccess.Member `json:"members"`
-}
-
 func (s *server) listMembers(r *http.Request, actor hostaccess.Actor) (int, any, error) {
 	members, err := s.svc.ListMembers(r.Context(), actor, r.PathValue("account"))
-	return reply(http.StatusOK, memberList{Members: orEmpty(members)}, err)
+	return reply(http.StatusOK, wire.MemberList{Members: orEmpty(members)}, err)
 }
 
 func (s *server) setAccess(r *http.Request, actor hostaccess.Actor) (int, any, error) {

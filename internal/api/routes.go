@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -17,11 +18,10 @@ const (
 
 // route is one (method, path) the handler serves.
 type route struct {
-	method  string
-	pattern string // net/http.ServeMux path pattern
-	access  access
-	scope   Scope // the key's scope it needs; none for public routes
-	serve   func(s *server, r *http.Request, actor hostaccess.Actor) (status int, body any, err error)
+	wire.Endpoint
+	access access
+	scope  Scope // the key's scope it needs; none for public routes
+	serve  func(s *server, r *http.Request, actor hostaccess.Actor) (status int, body any, err error)
 }
 
 // routes is every route served, in the order of docs/http-api.md, with
@@ -29,39 +29,39 @@ type route struct {
 // every change. The conformance test checks it against openapi.json both
 // ways.
 var routes = []route{
-	{"POST", "/v1/accounts", withActor, ScopeWrite, (*server).createAccount},
-	{"DELETE", "/v1/accounts/{account}", withActor, ScopeWrite, (*server).closeAccount},
-	{"PUT", "/v1/accounts/{account}/admin-cap", withActor, ScopeWrite, (*server).setAdminCap},
-	{"PUT", "/v1/accounts/{account}/delegation", withActor, ScopeWrite, (*server).setDelegation},
-	{"POST", "/v1/accounts/{account}/owners", withActor, ScopeWrite, (*server).addOwner},
-	{"POST", "/v1/accounts/{account}/transfer", withActor, ScopeWrite, (*server).transferOwnership},
-	{"GET", "/v1/accounts/{account}/products", withActor, ScopeRead, (*server).listProducts},
-	{"POST", "/v1/accounts/{account}/products", withActor, ScopeWrite, (*server).addProduct},
-	{"DELETE", "/v1/accounts/{account}/products/{product}", withActor, ScopeWrite, (*server).removeProduct},
-	{"PUT", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, ScopeWrite, (*server).setProductGroup},
-	{"DELETE", "/v1/accounts/{account}/products/{product}/groups/{group}", withActor, ScopeWrite, (*server).setProductGroup},
-	{"PUT", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, ScopeWrite, (*server).setProductTag},
-	{"DELETE", "/v1/accounts/{account}/products/{product}/tags/{tag}", withActor, ScopeWrite, (*server).setProductTag},
-	{"GET", "/v1/accounts/{account}/invitations", withActor, ScopeRead, (*server).listInvitations},
-	{"POST", "/v1/accounts/{account}/invitations", withActor, ScopeWrite, (*server).invite},
-	{"POST", "/v1/invitations/revoke", withActor, ScopeWrite, (*server).revokeInvitation},
-	{"POST", "/v1/invitations/regenerate", withActor, ScopeWrite, (*server).regenerateInvitation},
-	{"POST", "/v1/invitations/accept", keyOnly, ScopeWrite, (*server).acceptInvitation},
-	{"GET", "/v1/accounts/{account}/members", withActor, ScopeRead, (*server).listMembers},
-	{"PUT", "/v1/accounts/{account}/members/{user}/access", withActor, ScopeWrite, (*server).setAccess},
-	{"DELETE", "/v1/accounts/{account}/members/{user}", withActor, ScopeWrite, (*server).removeMember},
-	{"GET", "/v1/accounts/{account}/contacts", withActor, ScopeRead, (*server).listContacts},
-	{"POST", "/v1/accounts/{account}/contacts", withActor, ScopeWrite, (*server).addContact},
-	{"PUT", "/v1/accounts/{account}/contacts/{contact...}", withActor, ScopeWrite, (*server).updateContact},
-	{"DELETE", "/v1/accounts/{account}/contacts/{contact...}", withActor, ScopeWrite, (*server).removeContact},
-	{"GET", "/v1/accounts/{account}/recipients", withActor, ScopeRead, (*server).recipients},
-	{"GET", "/v1/accounts/{account}/audit", withActor, ScopeRead, (*server).auditLog},
-	{"GET", "/v1/users/{user}/accounts", withActor, ScopeRead, (*server).switchAccounts},
-	{"GET", "/v1/users/{user}/reach", withActor, ScopeRead, (*server).reachOf},
-	{"GET", "/v1/who-can", withActor, ScopeRead, (*server).whoCan},
-	{"POST", "/v1/check", keyOnly, ScopeRead, (*server).check},
-	{"POST", "/v1/check-bulk", keyOnly, ScopeRead, (*server).checkBulk},
-	{"GET", "/openapi.json", public, "", (*server).openAPI},
+	{wire.CreateAccount, withActor, ScopeWrite, (*server).createAccount},
+	{wire.CloseAccount, withActor, ScopeWrite, (*server).closeAccount},
+	{wire.SetAdminCap, withActor, ScopeWrite, (*server).setAdminCap},
+	{wire.SetDelegation, withActor, ScopeWrite, (*server).setDelegation},
+	{wire.AddOwner, withActor, ScopeWrite, (*server).addOwner},
+	{wire.TransferOwnership, withActor, ScopeWrite, (*server).transferOwnership},
+	{wire.ListProducts, withActor, ScopeRead, (*server).listProducts},
+	{wire.AddProduct, withActor, ScopeWrite, (*server).addProduct},
+	{wire.RemoveProduct, withActor, ScopeWrite, (*server).removeProduct},
+	{wire.AddProductToGroup, withActor, ScopeWrite, (*server).setProductGroup},
+	{wire.RemoveProductFromGroup, withActor, ScopeWrite, (*server).setProductGroup},
+	{wire.TagProduct, withActor, ScopeWrite, (*server).setProductTag},
+	{wire.UntagProduct, withActor, ScopeWrite, (*server).setProductTag},
+	{wire.ListInvitations, withActor, ScopeRead, (*server).listInvitations},
+	{wire.Invite, withActor, ScopeWrite, (*server).invite},
+	{wire.RevokeInvitation, withActor, ScopeWrite, (*server).revokeInvitation},
+	{wire.RegenerateInvitation, withActor, ScopeWrite, (*server).regenerateInvitation},
+	{wire.AcceptInvitation, keyOnly, ScopeWrite, (*server).acceptInvitation},
+	{wire.ListMembers, withActor, ScopeRead, (*server).listMembers},
+	{wire.SetAccess, withActor, ScopeWrite, (*server).setAccess},
+	{wire.RemoveMember, withActor, ScopeWrite, (*server).removeMember},
+	{wire.ListContacts, withActor, ScopeRead, (*server).listContacts},
+	{wire.AddContact, withActor, ScopeWrite, (*server).addContact},
+	{wire.UpdateContact, withActor, ScopeWrite, (*server).updateContact},
+	{wire.RemoveContact, withActor, ScopeWrite, (*server).removeContact},
+	{wire.Recipients, withActor, ScopeRead, (*server).recipients},
+	{wire.AuditLog, withActor, ScopeRead, (*server).auditLog},
+	{wire.SwitchAccounts, withActor, ScopeRead, (*server).switchAccounts},
+	{wire.ReachOf, withActor, ScopeRead, (*server).reachOf},
+	{wire.WhoCan, withActor, ScopeRead, (*server).whoCan},
+	{wire.Check, keyOnly, ScopeRead, (*server).check},
+	{wire.CheckBulk, keyOnly, ScopeRead, (*server).checkBulk},
+	{wire.OpenAPI, public, "", (*server).openAPI},
 }
 
 // reply turns a service call's outcome into a handler's answer.

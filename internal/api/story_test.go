@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -24,7 +26,7 @@ func TestSeedStory(t *testing.T) {
 	c.addProduct("user:alice", "acme", "shop", []string{"web"}, []string{"client-x"})
 	c.addProduct("user:alice", "acme", "mail", nil, nil)
 
-	products := ok[productList](t, c.call("GET", "/v1/accounts/acme/products", "user:alice", nil), http.StatusOK)
+	products := ok[wire.ProductList](t, c.call("GET", "/v1/accounts/acme/products", "user:alice", nil), http.StatusOK)
 	require.ElementsMatch(t, []hostaccess.Product{
 		{ID: "acme/site", Name: "site"},
 		{ID: "acme/shop", Name: "shop", Groups: []string{"web"}, Tags: []string{"client-x"}},
@@ -38,7 +40,7 @@ func TestSeedStory(t *testing.T) {
 	require.Equal(t, "https://panel.example.com/invite/"+link.Token, link.URL)
 	require.NotEmpty(t, link.ZedToken)
 
-	invs := ok[invitationList](t, c.call("GET", "/v1/accounts/acme/invitations", "user:alice", nil), http.StatusOK)
+	invs := ok[wire.InvitationList](t, c.call("GET", "/v1/accounts/acme/invitations", "user:alice", nil), http.StatusOK)
 	require.Len(t, invs.Invitations, 1)
 	require.Equal(t, link.Invitation.ID, invs.Invitations[0].ID)
 
@@ -57,7 +59,7 @@ func TestSeedStory(t *testing.T) {
 	require.True(t, c.can("account:acme", "pay_invoices", "user:carol", acc.ZedToken))
 	require.False(t, c.can("product:acme/site", "manage", "user:carol", ""))
 
-	bulk := ok[answerList](t, c.call("POST", "/v1/check-bulk", "", map[string]any{"checks": []hostaccess.Check{
+	bulk := ok[wire.AnswerList](t, c.call("POST", "/v1/check-bulk", "", map[string]any{"checks": []hostaccess.Check{
 		{Resource: "account:acme", Permission: "pay_invoices", Subject: "user:carol"},
 		{Resource: "account:acme", Permission: "manage_users", Subject: "user:carol"},
 	}}), http.StatusOK)
@@ -85,7 +87,7 @@ func TestSeedStory(t *testing.T) {
 
 	// The auditor's questions.
 	q := url.Values{"resource": {"product:acme/shop"}, "permission": {"manage"}}
-	holders := ok[holderList](t, c.call("GET", "/v1/who-can?"+q.Encode(), "user:alice", nil), http.StatusOK)
+	holders := ok[wire.HolderList](t, c.call("GET", "/v1/who-can?"+q.Encode(), "user:alice", nil), http.StatusOK)
 	require.Equal(t, []hostaccess.Holder{
 		{Subject: "user:alice", Reasons: []string{"account:acme#owner"}},
 		{Subject: "user:dave", Reasons: []string{"tag:acme/client-x#technician"}},
@@ -94,7 +96,7 @@ func TestSeedStory(t *testing.T) {
 	reach := ok[hostaccess.AccessReport](t, c.call("GET", "/v1/users/dave/reach", "user:dave", nil), http.StatusOK)
 	require.Equal(t, []string{"acme/shop"}, reach.Products)
 
-	members := ok[memberList](t, c.call("GET", "/v1/accounts/acme/members", "user:alice", nil), http.StatusOK)
+	members := ok[wire.MemberList](t, c.call("GET", "/v1/accounts/acme/members", "user:alice", nil), http.StatusOK)
 	require.Len(t, members.Members, 2)
 	require.Equal(t, "alice", members.Members[0].UserID)
 	require.True(t, members.Members[0].Owner)
@@ -102,7 +104,7 @@ func TestSeedStory(t *testing.T) {
 	require.Equal(t, "dave", members.Members[1].UserID)
 	require.Equal(t, []string{"client-x"}, members.Members[1].Access.Technical.Tags)
 
-	log := ok[auditLog](t, c.call("GET", "/v1/accounts/acme/audit?limit=100", "user:alice", nil), http.StatusOK)
+	log := ok[wire.AuditEntries](t, c.call("GET", "/v1/accounts/acme/audit?limit=100", "user:alice", nil), http.StatusOK)
 	require.NotEmpty(t, log.Entries)
 	require.Equal(t, "remove_member", log.Entries[0].Flow, "newest first")
 	require.Equal(t, "user:alice", log.Entries[0].Actor)
@@ -111,7 +113,7 @@ func TestSeedStory(t *testing.T) {
 	require.Equal(t, "create_account", oldest.Flow)
 	require.Equal(t, "service:"+testCaller, oldest.Actor, "a service actor is audited under its key's name")
 
-	page := ok[auditLog](t, c.call("GET", "/v1/accounts/acme/audit?limit=1&before="+strconv.FormatInt(log.Entries[0].Seq, 10), "user:alice", nil), http.StatusOK)
+	page := ok[wire.AuditEntries](t, c.call("GET", "/v1/accounts/acme/audit?limit=1&before="+strconv.FormatInt(log.Entries[0].Seq, 10), "user:alice", nil), http.StatusOK)
 	require.Len(t, page.Entries, 1)
 	require.Equal(t, log.Entries[1].Seq, page.Entries[0].Seq)
 }
@@ -164,14 +166,14 @@ func TestContacts(t *testing.T) {
 	c, _ := newTestAPI(t)
 	c.createAccount("acme", "alice")
 
-	created := ok[contactCreated](t, c.call("POST", "/v1/accounts/acme/contacts", "user:alice", hostaccess.ContactInput{
+	created := ok[wire.ContactCreated](t, c.call("POST", "/v1/accounts/acme/contacts", "user:alice", hostaccess.ContactInput{
 		Name: "Dana", Email: "Dana@Example.com", Notifications: []hostaccess.Category{hostaccess.CategoryBilling},
 	}), http.StatusCreated)
 	require.Regexp(t, `^acme/`, created.Contact.ID)
 	require.Equal(t, "dana@example.com", created.Contact.Email)
 	require.NotEmpty(t, created.ZedToken)
 
-	rcpt := ok[recipientList](t, c.call("GET", "/v1/accounts/acme/recipients?category=billing", "user:alice", nil), http.StatusOK)
+	rcpt := ok[wire.RecipientList](t, c.call("GET", "/v1/accounts/acme/recipients?category=billing", "user:alice", nil), http.StatusOK)
 	require.ElementsMatch(t, []hostaccess.Recipient{
 		{Kind: "user", ID: "alice", Name: "alice", Email: "alice@example.com"},
 		{Kind: "contact", ID: created.Contact.ID, Name: "Dana", Email: "dana@example.com"},
@@ -181,15 +183,14 @@ func TestContacts(t *testing.T) {
 		name string
 		path string
 	}{
-		{"slash as is", "/v1/accounts/acme/contacts/" + created.Contact.ID},
-		{"slash escaped", "/v1/accounts/acme/contacts/" + url.PathEscape(created.Contact.ID)},
+		{"short name", "/v1/accounts/acme/contacts/" + strings.TrimPrefix(created.Contact.ID, "acme/")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ok[hostaccess.Result](t, c.call("PUT", tc.path, "user:alice", hostaccess.ContactInput{
 				Name: "Dana " + tc.name, Email: "dana@example.com", SupportAccess: true,
 			}), http.StatusOK)
-			list := ok[contactList](t, c.call("GET", "/v1/accounts/acme/contacts", "user:alice", nil), http.StatusOK)
+			list := ok[wire.ContactList](t, c.call("GET", "/v1/accounts/acme/contacts", "user:alice", nil), http.StatusOK)
 			require.Len(t, list.Contacts, 1)
 			require.Equal(t, "Dana "+tc.name, list.Contacts[0].Name)
 			require.True(t, list.Contacts[0].SupportAccess)
@@ -197,9 +198,12 @@ func TestContacts(t *testing.T) {
 		})
 	}
 
-	ok[hostaccess.Result](t, c.call("DELETE", "/v1/accounts/acme/contacts/"+created.Contact.ID, "user:alice", nil), http.StatusOK)
-	list := ok[contactList](t, c.call("GET", "/v1/accounts/acme/contacts", "user:alice", nil), http.StatusOK)
+	// The full id is not a path: one segment is the short name.
+	problem(t, c.call("DELETE", "/v1/accounts/acme/contacts/"+created.Contact.ID, "user:alice", nil), http.StatusNotFound, "not_found")
+
+	ok[hostaccess.Result](t, c.call("DELETE", "/v1/accounts/acme/contacts/"+strings.TrimPrefix(created.Contact.ID, "acme/"), "user:alice", nil), http.StatusOK)
+	list := ok[wire.ContactList](t, c.call("GET", "/v1/accounts/acme/contacts", "user:alice", nil), http.StatusOK)
 	require.NotNil(t, list.Contacts)
 	require.Empty(t, list.Contacts)
-	problem(t, c.call("DELETE", "/v1/accounts/acme/contacts/"+created.Contact.ID, "user:alice", nil), http.StatusNotFound, "not_found")
+	problem(t, c.call("DELETE", "/v1/accounts/acme/contacts/"+strings.TrimPrefix(created.Contact.ID, "acme/"), "user:alice", nil), http.StatusNotFound, "not_found")
 }

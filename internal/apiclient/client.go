@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/hostaccess/hostaccess/internal/wire"
 )
 
 // ActorService is the actor naming the calling service itself.
@@ -41,26 +43,7 @@ func New(baseURL, apiKey string, actor string) *Client {
 }
 
 // Problem is an error answered by the server (RFC 9457 problem+json).
-type Problem struct {
-	Status int    `json:"status"`
-	Code   string `json:"code"`
-	Title  string `json:"title"`
-	Detail string `json:"detail"`
-}
-
-func (p *Problem) Error() string {
-	msg := p.Detail
-	if msg == "" {
-		msg = p.Title
-	}
-	if msg == "" {
-		msg = http.StatusText(p.Status)
-	}
-	if p.Code == "" {
-		return fmt.Sprintf("%s (HTTP %d)", msg, p.Status)
-	}
-	return fmt.Sprintf("%s (%s)", msg, p.Code)
-}
+type Problem = wire.Problem
 
 // Code returns the stable problem code of err ("last_owner", ...), or "" when
 // err is not a *Problem.
@@ -74,17 +57,18 @@ func Code(err error) string {
 
 // call describes one request.
 type call struct {
-	method string
-	path   string
-	query  url.Values
-	body   any
+	endpoint wire.Endpoint
+	args     []string // the endpoint's path segments, in order
+	query    url.Values
+	body     any
 	// noActor leaves out X-Hostaccess-Actor (accept and checks need none).
 	noActor bool
 }
 
 // do sends c and decodes a 2xx JSON answer into out (nil: ignore the body).
 func (cl *Client) do(ctx context.Context, c call, out any) error {
-	target := cl.baseURL + c.path
+	path := c.endpoint.Path(c.args...)
+	target := cl.baseURL + path
 	if len(c.query) > 0 {
 		target += "?" + c.query.Encode()
 	}
@@ -96,7 +80,7 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, target, body)
+	req, err := http.NewRequestWithContext(ctx, c.endpoint.Method, target, body)
 	if err != nil {
 		return fmt.Errorf("building the request to %s: %w", cl.baseURL, err)
 	}
@@ -133,7 +117,7 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("hostaccess at %s answered %s %s with unreadable JSON: %w", cl.baseURL, c.method, c.path, err)
+		return fmt.Errorf("hostaccess at %s answered %s %s with unreadable JSON: %w", cl.baseURL, c.endpoint.Method, path, err)
 	}
 	return nil
 }
@@ -167,17 +151,4 @@ func decodeProblem(resp *http.Response, data []byte) error {
 		}
 	}
 	return p
-}
-
-// seg escapes one path segment: a slash in it stays part of the segment.
-func seg(s string) string { return url.PathEscape(s) }
-
-// idPath escapes an id of the form ACCOUNT/ID (contacts, invitations) for a
-// trailing {id...} wildcard: each part is escaped, the slashes stay.
-func idPath(id string) string {
-	parts := strings.Split(id, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -84,7 +85,7 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "create account",
 			call: func(c *apiclient.Client) error {
-				_, err := c.CreateAccount(ctx, apiclient.NewAccount{ID: "acme", OwnerID: "alice", OwnerEmail: "alice@acme.example"})
+				_, err := c.CreateAccount(ctx, wire.CreateAccountRequest{ID: "acme", OwnerID: "alice", OwnerEmail: "alice@acme.example"})
 				return err
 			},
 			method: "POST", path: "/v1/accounts",
@@ -129,12 +130,28 @@ func TestRoutes(t *testing.T) {
 			body: map[string]any{"rights": []any{"billing"}, "technical": map[string]any{}, "view": map[string]any{}},
 		},
 		{
-			name: "contact id keeps its slash",
+			name: "a contact is named by its short name below the account",
 			call: func(c *apiclient.Client) error {
 				_, err := c.RemoveContact(ctx, "acme", "acme/Xy-1_z")
 				return err
 			},
-			method: "DELETE", path: "/v1/accounts/acme/contacts/acme/Xy-1_z",
+			method: "DELETE", path: "/v1/accounts/acme/contacts/Xy-1_z",
+		},
+		{
+			name: "revoke an invitation: DELETE on it",
+			call: func(c *apiclient.Client) error {
+				_, err := c.RevokeInvitation(ctx, "acme/0123456789abcdef")
+				return err
+			},
+			method: "DELETE", path: "/v1/accounts/acme/invitations/0123456789abcdef",
+		},
+		{
+			name: "regenerate an invitation",
+			call: func(c *apiclient.Client) error {
+				_, err := c.RegenerateInvitation(ctx, "acme/0123456789abcdef")
+				return err
+			},
+			method: "POST", path: "/v1/accounts/acme/invitations/0123456789abcdef/regenerate",
 		},
 		{
 			name: "a slash in a name does not make a new segment",
@@ -226,7 +243,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "problem+json", status: http.StatusConflict, contentType: "application/problem+json",
 			body:    `{"type":"https://hostaccess.dev/problems/last_owner","title":"Last owner","status":409,"detail":"alice is the last owner of acme","code":"last_owner"}`,
-			want:    apiclient.Problem{Status: 409, Code: "last_owner", Title: "Last owner", Detail: "alice is the last owner of acme"},
+			want:    apiclient.Problem{Type: "https://hostaccess.dev/problems/last_owner", Status: 409, Code: "last_owner", Title: "Last owner", Detail: "alice is the last owner of acme"},
 			message: "alice is the last owner of acme (last_owner)",
 		},
 		{

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/internal/wire"
 )
 
 func newAccountCommand(streams Streams) *cobra.Command {
@@ -27,7 +28,7 @@ func newAccountCommand(streams Streams) *cobra.Command {
 
 func newAccountCreateCommand(streams Streams) *cobra.Command {
 	f := &apiFlags{}
-	var in apiclient.NewAccount
+	var in wire.CreateAccountRequest
 	var delegated bool
 	cmd := newAPILeaf("create ID --owner USER", "Create an account with its owner", cobra.ExactArgs(1), f,
 		func(cmd *cobra.Command, args []string) error {

@@ -192,7 +192,7 @@ func TestRequestsSent(t *testing.T) {
 		{
 			name: "contact removal with a short id",
 			args: []string{"contact", "remove", "acme", "x1"},
-			want: seenRequest{method: "DELETE", path: "/v1/accounts/acme/contacts/acme/x1"},
+			want: seenRequest{method: "DELETE", path: "/v1/accounts/acme/contacts/x1"},
 		},
 		{
 			name: "recipients of a product",
@@ -254,7 +254,7 @@ func TestContactEditKeepsWhatIsNotGiven(t *testing.T) {
 	require.Equal(t, "GET", got[0].method)
 	require.Equal(t, "/v1/accounts/acme/contacts", got[0].path)
 	require.Equal(t, "PUT", got[1].method)
-	require.Equal(t, "/v1/accounts/acme/contacts/acme/-x1", got[1].path)
+	require.Equal(t, "/v1/accounts/acme/contacts/-x1", got[1].path)
 	require.JSONEq(t, `{"name":"Bob","email":"b@example.com","phone":"+41 22","notifications":["billing"]}`, got[1].body)
 
 	r = runCLI(t, "contact", "edit", "acme", "acme/nope", "--name", "X", "--api-url", url, "--api-key", "k", "--actor", "service")

@@ -35,29 +35,52 @@ var (
 	errPreconditionFailedRace = errors.New("the state changed during the operation")
 )
 
-// codes maps each domain error to its stable machine code, in match order.
+// Stable machine codes of the domain errors, as Code returns them and the
+// HTTP API answers them (problem+json "code").
+const (
+	CodeInvalidArgument       = "invalid_argument"
+	CodeNotFound              = "not_found"
+	CodeConflict              = "conflict"
+	CodeForbidden             = "forbidden"
+	CodeEscalation            = "escalation"
+	CodeLastOwner             = "last_owner"
+	CodeOwnerHoldsEveryRight  = "owner_holds_every_right"
+	CodeAdminCapReached       = "admin_cap_reached"
+	CodeInvitationExpired     = "invitation_expired"
+	CodeInvitationRevoked     = "invitation_revoked"
+	CodeInvitationRegenerated = "invitation_regenerated"
+	CodeInvitationUsed        = "invitation_used"
+	CodeInvitationNotFound    = "invitation_not_found"
+	CodeEmailMismatch         = "email_mismatch"
+	CodeEmailNotVerified      = "email_not_verified"
+	CodeInvitationNotPending  = "invitation_not_pending"
+	CodeUnavailable           = "unavailable"
+	CodeInternal              = "internal"
+)
+
+// errorCodes maps each domain error to its stable machine code, in match order.
 var errorCodes = []struct {
 	err  error
 	code string
 }{
-	{ErrInvalidArgument, "invalid_argument"},
-	{ErrNotFound, "not_found"},
-	{ErrConflict, "conflict"},
-	{ErrForbidden, "forbidden"},
-	{ErrEscalation, "escalation"},
-	{ErrLastOwner, "last_owner"},
-	{ErrOwnerHoldsEveryRight, "owner_holds_every_right"},
-	{ErrAdminCapReached, "admin_cap_reached"},
-	{ErrInvitationExpired, "invitation_expired"},
-	{ErrInvitationRevoked, "invitation_revoked"},
-	{ErrInvitationRegenerated, "invitation_regenerated"},
-	{ErrInvitationUsed, "invitation_used"},
-	{ErrInvitationNotFound, "invitation_not_found"},
-	{ErrEmailMismatch, "email_mismatch"},
-	{ErrEmailNotVerified, "email_not_verified"},
-	{errInvitationNotPending, "invitation_not_pending"},
-	{errPreconditionFailedRace, "conflict"},
-	{ErrUnavailable, "unavailable"},
+	{ErrInvalidArgument, CodeInvalidArgument},
+	{ErrNotFound, CodeNotFound},
+	{ErrConflict, CodeConflict},
+	{ErrForbidden, CodeForbidden},
+	{ErrEscalation, CodeEscalation},
+	{ErrLastOwner, CodeLastOwner},
+	{ErrOwnerHoldsEveryRight, CodeOwnerHoldsEveryRight},
+	{ErrAdminCapReached, CodeAdminCapReached},
+	{ErrInvitationExpired, CodeInvitationExpired},
+	{ErrInvitationRevoked, CodeInvitationRevoked},
+	{ErrInvitationRegenerated, CodeInvitationRegenerated},
+	{ErrInvitationUsed, CodeInvitationUsed},
+	{ErrInvitationNotFound, CodeInvitationNotFound},
+	{ErrEmailMismatch, CodeEmailMismatch},
+	{ErrEmailNotVerified, CodeEmailNotVerified},
+	{errInvitationNotPending, CodeInvitationNotPending},
+	{errPreconditionFailedRace, CodeConflict},
+	{ErrUnavailable, CodeUnavailable},
 }
 
 // Code returns the stable machine code of err ("last_owner", "forbidden",
@@ -68,7 +91,7 @@ func Code(err error) string {
 			return ec.code
 		}
 	}
-	return "internal"
+	return CodeInternal
 }
 
 // isConflict reports whether err is one of the errors Code answers as
