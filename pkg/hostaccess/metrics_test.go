@@ -71,3 +71,35 @@ func flowCounts(t *testing.T) map[string]float64 {
 	}
 	return counts
 }
+
+// TestChecksCountInFreshnessMetrics: a check through the service is one
+// SpiceDB request at least as fresh as the account's token, which the
+// account's flows left in memory.
+func TestChecksCountInFreshnessMetrics(t *testing.T) {
+	f := newFixture(t)
+	at := counterValue(t, "hostaccess_freshness_requests_total", "consistency", "at_least_as_fresh")
+	hits := counterValue(t, "hostaccess_freshness_token_lookups_total", "result", "hit")
+	require.True(t, f.can("user:alice", "account:acme", "pay_invoices"))
+	require.Equal(t, at+1, counterValue(t, "hostaccess_freshness_requests_total", "consistency", "at_least_as_fresh"))
+	require.Equal(t, hits+1, counterValue(t, "hostaccess_freshness_token_lookups_total", "result", "hit"))
+}
+
+// counterValue reads one series of a counter of the default registry.
+func counterValue(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	for _, fam := range families {
+		if fam.GetName() != name {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
