@@ -1,6 +1,8 @@
 package hostaccess
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -27,17 +29,19 @@ func countFlow(flow string, err *error) {
 	flowsTotal.WithLabelValues(flow, flowOutcome(*err)).Inc()
 }
 
-// flowOutcome classifies a flow's error: outcomeOK for nil, outcomeConflict
-// for a lost race, outcomeError for an infrastructure failure (or an
-// error that is not a domain error), outcomeRefused for the rest.
+// flowOutcome classifies a flow's error: outcomeOK for nil,
+// outcomeConflict for a lost race (something already exists, a
+// precondition failed, the invitation moved on), outcomeError for an
+// infrastructure failure or an error that is not a domain error,
+// outcomeRefused for the rest. It tests the kinds with errors.Is, as the
+// flows do, not Code's strings.
 func flowOutcome(err error) string {
-	if err == nil {
+	switch {
+	case err == nil:
 		return outcomeOK
-	}
-	switch Code(err) {
-	case "conflict", "invitation_not_pending":
+	case errors.Is(err, ErrConflict), errors.Is(err, errPreconditionFailedRace), errors.Is(err, errInvitationNotPending):
 		return outcomeConflict
-	case "unavailable", "internal":
+	case errors.Is(err, ErrUnavailable), Code(err) == "internal":
 		return outcomeError
 	}
 	return outcomeRefused
