@@ -65,7 +65,7 @@ func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logg
 	for _, rt := range routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
-	return s
+	return observed(s)
 }
 
 // ServeHTTP routes the request, answering unknown routes and methods with

@@ -88,6 +88,7 @@ e.g. --grpc-preshared-key as HOSTACCESS_GRPC_PRESHARED_KEY.`,
 		newAccountsCommand(streams), newReachCommand(streams), newRecipientsCommand(streams),
 		newWhoCanCommand(streams), newAuditCommand(streams),
 		newBenchCommand(streams),
+		newVersionCommand(streams),
 	)
 	return root
 }

@@ -229,7 +229,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	srvConfig.MetricsAPI.HTTPEnabled = false // hostaccess serves /metrics on its own HTTP port
 	srvConfig.DispatchServer.Enabled = false
 	srvConfig.SilentlyDisableTelemetry = true
-	srvConfig.DisableVersionResponse = true
+	setSpiceDBVersion() // answered to clients that ask (zed), after authentication
 	if cfg.DispatchCacheMaxCost != "" {
 		srvConfig.DispatchCacheConfig.MaxCost = cfg.DispatchCacheMaxCost
 	}

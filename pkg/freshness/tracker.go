@@ -322,7 +322,9 @@ func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken 
 	if err != nil {
 		return nil, err
 	}
-	return t.consistencyFrom(ctx, scopes, caller, t.knownAbout(scopes, caller)), nil
+	k := t.knownAbout(scopes, caller)
+	tokenHits.Add(float64(k.inMemory))
+	return counted(t.consistencyFrom(ctx, scopes, caller, k)), nil
 }
 
 // consistencyFrom is Consistency from what memory held (k), reading the
@@ -384,6 +386,7 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 		return err
 	}
 	k := t.knownAbout(scopes, caller)
+	tokenHits.Add(float64(k.inMemory))
 	if early := k.early(); early != nil {
 		loaded := make([]mark, len(k.missing))
 		var loadErr error
@@ -396,7 +399,7 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 				}
 			}
 		}()
-		checkedAt, err := ask(ctx, early)
+		checkedAt, err := ask(ctx, counted(early))
 		if err != nil {
 			return err // the read ends with ctx; its result is not needed
 		}
@@ -410,7 +413,7 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 		t.stats.reasks.Add(1)
 		k = t.knownAbout(scopes, caller) // now with the tokens read
 	}
-	_, err = ask(ctx, t.consistencyFrom(ctx, scopes, caller, k))
+	_, err = ask(ctx, counted(t.consistencyFrom(ctx, scopes, caller, k)))
 	return err
 }
 
@@ -428,12 +431,14 @@ func (k known) early() *v1.Consistency {
 
 // known is what memory holds about some scopes: the newest of the floor,
 // the caller's mark and the scopes' marks (ordered is false when two are
-// concurrent), the scopes not loaded yet and those marked unsure.
-// following is false when no live watch covers changes made elsewhere.
+// concurrent), the scopes not loaded yet and those marked unsure, and how
+// many scopes memory held. following is false when no live watch covers
+// changes made elsewhere.
 type known struct {
 	best            mark
 	ordered         bool
 	missing, unsure []string
+	inMemory        int
 	following       bool
 }
 
@@ -450,6 +455,9 @@ func (t *Tracker) knownAbout(scopes []string, caller mark) known {
 			continue
 		}
 		e, ok := t.entries[scope]
+		if ok {
+			k.inMemory++
+		}
 		switch {
 		case !ok:
 			k.missing = append(k.missing, scope)
@@ -510,6 +518,7 @@ func (t *Tracker) repair(scopes []string, head mark) {
 // load reads a scope's token from the store into memory.
 func (t *Tracker) load(ctx context.Context, scope string) (mark, error) {
 	t.stats.loads.Add(1)
+	tokenMisses.Inc()
 	token, err := t.store.GetFreshness(ctx, scope)
 	var m mark
 	switch {

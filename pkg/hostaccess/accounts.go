@@ -39,7 +39,8 @@ func Delegation(on bool) *bool { return &on }
 
 // CreateAccount creates an account with its owner. Service identities and
 // the host's staff may create accounts.
-func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (Result, error) {
+func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount) (_ Result, err error) {
+	defer countFlow("create_account", &err)
 	if err := in.validate(); err != nil {
 		return Result{}, err
 	}
@@ -115,7 +116,8 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 // CloseAccount removes every access to an account at once (owners, members,
 // delegation, pending invitations) in one write, then clears what is left.
 // Only an owner or a service identity closes an account.
-func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID string) (Result, error) {
+func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID string) (_ Result, err error) {
+	defer countFlow("close_account", &err)
 	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermClose, "close account "+accountID)
 	if err != nil {
 		return Result{}, err
@@ -158,7 +160,8 @@ func (s *Service) CloseAccount(ctx context.Context, actor Actor, accountID strin
 
 // SetAdminCap sets how many administrators an account may have (3 by
 // default). Only the host's staff (or a service identity) may change it.
-func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string, adminCap int) error {
+func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string, adminCap int) (err error) {
+	defer countFlow("set_admin_cap", &err)
 	if adminCap < 1 || adminCap > 100 {
 		return invalidf("administrator cap %d: use 1 to 100", adminCap)
 	}
@@ -181,7 +184,8 @@ func (s *Service) SetAdminCap(ctx context.Context, actor Actor, accountID string
 
 // SetDelegation turns the host's management of the account's users on or
 // off. Switching it off removes the host staff's reach at once.
-func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID string, on bool) (Result, error) {
+func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID string, on bool) (_ Result, err error) {
+	defer countFlow("set_delegation", &err)
 	_, st, err := s.loadAccountAs(ctx, actor, accountID, schema.PermChangeDelegation, "change the delegation of "+accountID)
 	if err != nil {
 		return Result{}, err
@@ -214,7 +218,8 @@ func (s *Service) SetDelegation(ctx context.Context, actor Actor, accountID stri
 
 // TransferOwnership makes member `to` an owner and the acting owner a
 // member holding keep (nothing: the previous owner leaves), in one write.
-func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID, to string, keep *Access) (Result, error) {
+func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID, to string, keep *Access) (_ Result, err error) {
+	defer countFlow("transfer_ownership", &err)
 	if err := s.checkGrantee("new owner id", to, keep); err != nil {
 		return Result{}, err
 	}
@@ -270,7 +275,8 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 
 // AddOwner makes a member an additional owner. Only owners (or a service
 // identity) add owners.
-func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+func (s *Service) AddOwner(ctx context.Context, actor Actor, accountID, userID string) (_ Result, err error) {
+	defer countFlow("add_owner", &err)
 	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}

@@ -61,8 +61,9 @@ func contactTuples(accountID, contactID string, in ContactInput) []*v1.Relations
 
 // AddContact adds a contact to an account. Holders of user management add,
 // edit and remove contacts.
-func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string, in ContactInput) (Contact, Result, error) {
-	in, err := in.normalize()
+func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string, in ContactInput) (_ Contact, _ Result, err error) {
+	defer countFlow("add_contact", &err)
+	in, err = in.normalize()
 	if err != nil {
 		return Contact{}, Result{}, err
 	}
@@ -92,8 +93,9 @@ func (s *Service) AddContact(ctx context.Context, actor Actor, accountID string,
 }
 
 // UpdateContact replaces a contact's details and subscriptions.
-func (s *Service) UpdateContact(ctx context.Context, actor Actor, accountID, contactID string, in ContactInput) (Result, error) {
-	in, err := in.normalize()
+func (s *Service) UpdateContact(ctx context.Context, actor Actor, accountID, contactID string, in ContactInput) (_ Result, err error) {
+	defer countFlow("update_contact", &err)
+	in, err = in.normalize()
 	if err != nil {
 		return Result{}, err
 	}
@@ -116,7 +118,8 @@ func (s *Service) UpdateContact(ctx context.Context, actor Actor, accountID, con
 }
 
 // RemoveContact removes a contact and all its subscriptions at once.
-func (s *Service) RemoveContact(ctx context.Context, actor Actor, accountID, contactID string) (Result, error) {
+func (s *Service) RemoveContact(ctx context.Context, actor Actor, accountID, contactID string) (_ Result, err error) {
+	defer countFlow("remove_contact", &err)
 	existing, st, err := s.loadContact(ctx, actor, accountID, contactID)
 	if err != nil {
 		return Result{}, err

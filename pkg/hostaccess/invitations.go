@@ -91,11 +91,12 @@ type InvitationLink struct {
 // management invite, and only with rights and scope they hold themselves.
 // An administrator invitation takes a seat under the account's cap until it
 // is accepted, revoked or expires.
-func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email string, access Access) (InvitationLink, error) {
+func (s *Service) Invite(ctx context.Context, actor Actor, accountID, email string, access Access) (_ InvitationLink, err error) {
+	defer countFlow("invite", &err)
 	if err := s.checkAccess(&access); err != nil {
 		return InvitationLink{}, err
 	}
-	email, err := NormalizeEmail(email)
+	email, err = NormalizeEmail(email)
 	if err != nil {
 		return InvitationLink{}, err
 	}
@@ -369,7 +370,8 @@ func (s *Service) lostRaceOr(ctx context.Context, id string, fallback error) err
 }
 
 // RevokeInvitation cancels a pending invitation: its link stops working at once.
-func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) (Result, error) {
+func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) (_ Result, err error) {
+	defer countFlow("revoke_invitation", &err)
 	inv, st, _, err := s.pendingInvitation(ctx, actor, id)
 	if err != nil {
 		return Result{}, err
@@ -394,7 +396,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, actor Actor, id string) 
 
 // RegenerateInvitation replaces an invitation's link with a new one (and a
 // new expiry): the old link stops working at once.
-func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id string) (InvitationLink, error) {
+func (s *Service) RegenerateInvitation(ctx context.Context, actor Actor, id string) (_ InvitationLink, err error) {
+	defer countFlow("regenerate_invitation", &err)
 	inv, acct, st, err := s.invitationAs(ctx, actor, id)
 	if err != nil {
 		return InvitationLink{}, err
@@ -488,7 +491,8 @@ type Acceptance struct {
 // AcceptInvitation grants exactly the invited access to the login presenting
 // the token, if the login's verified e-mail is the invited one. The
 // invitation is consumed in the same write: it works once.
-func (s *Service) AcceptInvitation(ctx context.Context, token string, login Login) (Acceptance, error) {
+func (s *Service) AcceptInvitation(ctx context.Context, token string, login Login) (_ Acceptance, err error) {
+	defer countFlow("accept_invitation", &err)
 	if err := login.validate(token); err != nil {
 		return Acceptance{}, err
 	}

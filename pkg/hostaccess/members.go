@@ -176,11 +176,12 @@ const seatAttempts = 20
 // SetAccess replaces a member's rights and product scope; the change takes
 // effect at once. Only holders of user management change rights, only
 // within what they hold themselves, and never raising their own.
-func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID string, access Access) (Result, error) {
+func (s *Service) SetAccess(ctx context.Context, actor Actor, accountID, userID string, access Access) (_ Result, err error) {
+	defer countFlow("set_access", &err)
 	if err := s.checkGrantee("user id", userID, &access); err != nil {
 		return Result{}, err
 	}
-	access, err := access.normalize()
+	access, err = access.normalize()
 	if err != nil {
 		return Result{}, err
 	}
@@ -271,7 +272,8 @@ func personal(actor Actor) []string {
 // other accounts are untouched. A member may always leave; removing someone
 // else needs user management, and removing an owner needs an owner. The
 // last owner can never be removed.
-func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, userID string) (Result, error) {
+func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, userID string) (_ Result, err error) {
+	defer countFlow("remove_member", &err)
 	if err := validName("user id", userID); err != nil {
 		return Result{}, err
 	}

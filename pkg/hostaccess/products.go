@@ -13,7 +13,8 @@ import (
 // tags. Its object id is ACCOUNT/NAME (product:acme/site). Holders of
 // all-products technical access (and service identities) add products;
 // grouping and tagging widen scoped grants, so they also need user management.
-func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name string, groups, tags []string) (Result, error) {
+func (s *Service) AddProduct(ctx context.Context, actor Actor, accountID, name string, groups, tags []string) (_ Result, err error) {
+	defer countFlow("add_product", &err)
 	if err := validName("product", name); err != nil {
 		return Result{}, err
 	}
@@ -79,7 +80,8 @@ func membershipUpdates(accountID, productID, typ, relation, name string) ([]*v1.
 }
 
 // RemoveProduct removes a product and every grant on it, in one write.
-func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, name string) (Result, error) {
+func (s *Service) RemoveProduct(ctx context.Context, actor Actor, accountID, name string) (_ Result, err error) {
+	defer countFlow("remove_product", &err)
 	st, id, err := s.productStateAs(ctx, actor, accountID, name, schema.PermManageAllProducts, "remove products of "+accountID)
 	if err != nil {
 		return Result{}, err
@@ -106,7 +108,8 @@ func (s *Service) SetProductTag(ctx context.Context, actor Actor, accountID, nam
 	return s.setMembership(ctx, actor, accountID, name, typeTag, schema.RelTagged, tag, in, "tag_product")
 }
 
-func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, name, typ, relation, label string, in bool, flow string) (Result, error) {
+func (s *Service) setMembership(ctx context.Context, actor Actor, accountID, name, typ, relation, label string, in bool, flow string) (_ Result, err error) {
+	defer countFlow(flow, &err)
 	kind := "tag"
 	if typ == typeGroup {
 		kind = "group"
