@@ -259,7 +259,7 @@ func TestOpenAPILimitsMatchTheDomain(t *testing.T) {
 		"CreateAccountRequest.owner_name": hostaccess.MaxNameLen, "CreateAccountRequest.host_id": hostaccess.MaxIDLen,
 		"AcceptRequest.token": hostaccess.MaxTokenLen, "AcceptRequest.user_id": hostaccess.MaxIDLen,
 		"AcceptRequest.email": hostaccess.MaxEmailLen, "AcceptRequest.display_name": hostaccess.MaxNameLen,
-		"InviteRequest.email": hostaccess.MaxEmailLen,
+		"InviteRequest.email":     hostaccess.MaxEmailLen,
 		"AddOwnerRequest.user_id": hostaccess.MaxIDLen, "TransferRequest.to": hostaccess.MaxIDLen,
 		"AddProductRequest.name": hostaccess.MaxIDLen, "AddProductRequest.groups": hostaccess.MaxIDLen, "AddProductRequest.tags": hostaccess.MaxIDLen,
 		"ProductScope.products": hostaccess.MaxIDLen, "ProductScope.groups": hostaccess.MaxIDLen, "ProductScope.tags": hostaccess.MaxIDLen,

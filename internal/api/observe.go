@@ -44,7 +44,7 @@ var (
 func observed(s *server) http.Handler {
 	byPattern := make(map[string]route, len(routes))
 	for _, rt := range routes {
-		byPattern[rt.method+" "+rt.pattern] = rt
+		byPattern[rt.Method+" "+rt.Pattern] = rt
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -58,7 +58,7 @@ func observed(s *server) http.Handler {
 		rt, matched := byPattern[r.Pattern]
 		routeLabel := unmatchedRoute
 		if matched {
-			routeLabel = rt.pattern
+			routeLabel = rt.Pattern
 		}
 		method := methodLabel(r.Method)
 		status := rec.statusCode()
