@@ -20,6 +20,7 @@ import (
 	"github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
+	spicedatastore "github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -168,6 +169,8 @@ type Engine struct {
 	server server.RunnableServer // nil for an external cluster
 	conn   *grpc.ClientConn      // the in-process connection, when there is no listener
 	remote bool
+	// datastore is the datastore built here (memory), closed after Run.
+	datastore spicedatastore.Datastore
 }
 
 // Open prepares SpiceDB: for an embedded engine it runs migrations (SQL
@@ -212,6 +215,20 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
+	var ownDatastore spicedatastore.Datastore
+	if cfg.DatastoreEngine == EngineMemory {
+		// Built here rather than by SpiceDB, to cap its optimized revision
+		// at the committed head (committed.go). The server does not close a
+		// datastore it was given: Run does, once the server has stopped.
+		ds, err := datastore.NewDatastore(ctx, dsConfig.ToOption(),
+			datastore.WithFilterMaximumIDCount(srvConfig.DispatchChunkSize),
+			datastore.WithEnableRevisionHeartbeat(srvConfig.EnableRevisionHeartbeat))
+		if err != nil {
+			return nil, fmt.Errorf("opening the memory datastore: %w", err)
+		}
+		ownDatastore = ds
+		srvConfig.Datastore = capAtCommitted(ds)
+	}
 	network := "tcp"
 	if cfg.GRPCAddr == "" {
 		network = util.BufferedNetwork // in-process only: no port
@@ -257,6 +274,9 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srv, err := srvConfig.Complete(ctx)
 	if err != nil {
+		if ownDatastore != nil {
+			_ = ownDatastore.Close()
+		}
 		return nil, fmt.Errorf("starting SpiceDB (datastore %s): %w", cfg.DatastoreEngine, err)
 	}
 
@@ -274,7 +294,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 			PermissionsServiceClient: v1.NewPermissionsServiceClient(conn),
 			WatchServiceClient:       v1.NewWatchServiceClient(conn),
 		}
-		return &Engine{Client: client, logger: logger, server: srv, conn: conn}, nil
+		return &Engine{Client: client, logger: logger, server: srv, conn: conn, datastore: ownDatastore}, nil
 	}
 	// The engine's own client dials the listener over loopback: with TLS
 	// it trusts exactly the certificate served, whose names are the
@@ -291,7 +311,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the embedded SpiceDB: %w", err)
 	}
-	return &Engine{Client: client, logger: logger, server: srv}, nil
+	return &Engine{Client: client, logger: logger, server: srv, datastore: ownDatastore}, nil
 }
 
 func openRemote(cfg Config, logger *zap.Logger) (*Engine, error) {
@@ -323,7 +343,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	return e.server.Run(logging.SpiceDB(e.logger).WithContext(ctx))
+	err := e.server.Run(logging.SpiceDB(e.logger).WithContext(ctx))
+	if e.datastore != nil {
+		_ = e.datastore.Close()
+	}
+	return err
 }
 
 // Close releases the client connection.
