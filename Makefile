@@ -17,7 +17,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example fmt tidy clean
+.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example openapi openapi-lint fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +81,12 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 lint: vet ## vet + golangci-lint (pinned version; .golangci.yml)
 	go run $(GOLANGCI_LINT) run ./...
+
+openapi: ## Regenerate docs/openapi.json from the route table and the Go types (the server generates the same document)
+	go test ./internal/api -run TestCommittedOpenAPIIsGenerated -count=1 -args -update
+
+openapi-lint: ## Lint docs/openapi.json with Redocly's CLI (installed with npm on first use, pinned)
+	./.ci/openapi-lint.sh
 
 example: ## Build, vet and run examples/embed: a separate module embedding hostaccess through public packages only
 	cd examples/embed && go vet ./... && go run .

@@ -29,6 +29,8 @@ type server struct {
 	keys *Keyring
 	log  *zap.Logger
 	mux  *http.ServeMux
+	// openAPIDoc is the generated document (openapi.go).
+	openAPIDoc []byte
 }
 
 // NewHandler serves every route of the table in routes.go. keys maps a
@@ -61,7 +63,7 @@ func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logg
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	s := &server{svc: svc, keys: keys, log: logger, mux: http.NewServeMux()}
+	s := &server{svc: svc, keys: keys, log: logger, mux: http.NewServeMux(), openAPIDoc: OpenAPIDocument()}
 	for _, rt := range routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}

@@ -241,7 +241,7 @@ func TestOpenAPILimitsMatchTheDomain(t *testing.T) {
 			Parameters map[string]map[string]any `json:"parameters"`
 		} `json:"components"`
 	}
-	require.NoError(t, json.Unmarshal(openAPIDocument, &doc))
+	require.NoError(t, json.Unmarshal(OpenAPIDocument(), &doc))
 	maxLength := func(t *testing.T, schema any) int {
 		t.Helper()
 		m, ok := schema.(map[string]any)

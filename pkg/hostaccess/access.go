@@ -116,7 +116,11 @@ func PresetUser(technical ProductScope) Access { return Access{Technical: techni
 // PresetReadOnly sees everything and changes nothing.
 func PresetReadOnly() Access { return Access{Rights: []Right{RightReadOnly}} }
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_\-=+|]{1,200}$`)
+// NamePattern is what an id, or a name inside an object id, may be: the
+// HTTP API's OpenAPI document states it as is.
+const NamePattern = `^[a-zA-Z0-9_\-=+|]{1,200}$`
+
+var namePattern = regexp.MustCompile(NamePattern)
 
 // validName checks an id or a name used inside object ids.
 func validName(kind, name string) error {

@@ -81,16 +81,16 @@ func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, 
 	return a, nil
 }
 
-// maxBulk bounds one CanAll call (SpiceDB's own bulk limit is 1,000).
-const maxBulk = 1000
+// MaxBulkChecks bounds one CanAll call (SpiceDB's own bulk limit is 1,000).
+const MaxBulkChecks = 1000
 
 // CanAll answers a page of questions in one round trip.
 func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions) ([]Answer, error) {
 	if len(checks) == 0 {
 		return nil, nil
 	}
-	if len(checks) > maxBulk {
-		return nil, invalidf("%d questions: at most %d per call", len(checks), maxBulk)
+	if len(checks) > MaxBulkChecks {
+		return nil, invalidf("%d questions: at most %d per call", len(checks), MaxBulkChecks)
 	}
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(checks))
 	resources := make([]*v1.ObjectReference, len(checks))

@@ -13,8 +13,8 @@ import (
 // store (memory, Postgres) and every entry point (Go, HTTP, CLI). Lengths
 // are in characters (Unicode code points) after trimming surrounding
 // spaces, except MaxEmailLen, which is in bytes as RFC 5321 counts it.
-// docs/http-api.md and openapi.json document them; a test holds
-// openapi.json's maxLength values to these constants.
+// docs/http-api.md and the OpenAPI document state them (the document is
+// generated with these constants; a test holds it to them).
 const (
 	// MaxIDLen bounds ids and the names used inside object ids (account,
 	// user, host, product, group, tag): the pattern of validName.
@@ -65,6 +65,10 @@ func checkEmailText(field, value string) error {
 
 // objectIDPattern is the full id of an invitation or a contact, as newID
 // makes them.
+// ShortIDPattern is the part of a generated object id (invitation,
+// contact) after its account and slash.
+const ShortIDPattern = `^[0-9a-f]{16}$`
+
 var objectIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_\-=+|]{1,200}/[0-9a-f]{16}$`)
 
 // validObjectID checks the full id of an invitation or a contact before it

@@ -62,8 +62,8 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 		}
 	}
 	var answers []Answer
-	for start := 0; start < len(checks); start += maxBulk {
-		part, err := s.CanAll(ctx, checks[start:min(start+maxBulk, len(checks))], CheckOptions{})
+	for start := 0; start < len(checks); start += MaxBulkChecks {
+		part, err := s.CanAll(ctx, checks[start:min(start+MaxBulkChecks, len(checks))], CheckOptions{})
 		if err != nil {
 			return SwitchList{}, err
 		}
