@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // flows runs invite+accept, set access and remove member on accounts in
@@ -40,7 +41,7 @@ func (e *Env) flows(ctx context.Context) error {
 		if !step(&inviteLat, func() error { return e.inviteBilling(ctx, owner, a.ID, user) }) {
 			continue
 		}
-		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, true)
+		e.expectCan(ctx, "account:"+a.ID, schema.PermPayInvoices, user, true)
 		prod := "product:" + a.ID + "/" + a.Products[0].Name
 		if !step(&setLat, func() error {
 			_, err := e.Service.SetAccess(ctx, hostaccess.Person(owner), a.ID, user, hostaccess.Access{
@@ -50,16 +51,16 @@ func (e *Env) flows(ctx context.Context) error {
 		}) {
 			continue
 		}
-		e.expectCan(ctx, prod, "manage", user, true)
-		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, false)
+		e.expectCan(ctx, prod, schema.PermManage, user, true)
+		e.expectCan(ctx, "account:"+a.ID, schema.PermPayInvoices, user, false)
 		if !step(&removeLat, func() error {
 			_, err := e.Service.RemoveMember(ctx, hostaccess.Person(owner), a.ID, user)
 			return err
 		}) {
 			continue
 		}
-		e.expectCan(ctx, "account:"+a.ID, "view", user, false)
-		e.expectCan(ctx, prod, "manage", user, false)
+		e.expectCan(ctx, "account:"+a.ID, schema.PermView, user, false)
+		e.expectCan(ctx, prod, schema.PermManage, user, false)
 	}
 	elapsed := time.Since(start)
 	for _, x := range []struct {
@@ -82,7 +83,7 @@ func (e *Env) flows(ctx context.Context) error {
 	for id := range touched {
 		a := p.Account(id)
 		for _, o := range a.Owners {
-			e.expectCan(ctx, "account:"+id, "close", o, true)
+			e.expectCan(ctx, "account:"+id, schema.PermClose, o, true)
 		}
 	}
 	e.report.Invariants = append(e.report.Invariants, fmt.Sprintf("%d accounts touched by flows keep all their owners; every bench user lost access on removal", len(touched)))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // change is one access change the writer made: its account, when it was
@@ -87,7 +88,7 @@ func (e *Env) pagesUnderChanges(ctx context.Context, pages [][]Question) error {
 		for _, q := range tg.page {
 			checks = append(checks, q.Check)
 		}
-		checks = append(checks, hostaccess.Check{Resource: "account:" + tg.account, Permission: "pay_invoices", Subject: "user:" + tg.probe})
+		checks = append(checks, hostaccess.Check{Resource: "account:" + tg.account, Permission: schema.PermPayInvoices, Subject: "user:" + tg.probe})
 		asked := time.Now()
 		got, err := e.Service.CanAll(ctx, checks, hostaccess.CheckOptions{})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // Grant is what one non-owner member holds on one account.
@@ -146,8 +147,8 @@ func Generate(n int, seed uint64, now time.Time) *Provider {
 		p.hosts[h.ID] = h
 	}
 
-	rights := []string{"billing", "support", "domains", "security", "user_management", "profile", "read_only"}
-	notices := []string{"billing_notices", "renewal_notices", "domain_notices", "technical_notices", "support_notices"}
+	rights := []string{schema.RelRightBilling, schema.RelRightSupport, schema.RelRightDomains, schema.RelRightSecurity, schema.RelRightUserMgmt, schema.RelRightProfile, schema.RelRightReadOnly}
+	notices := []string{schema.RelBillingNotices, schema.RelRenewalNotices, schema.RelDomainNotices, schema.RelTechnicalNotices, schema.RelSupportNotices}
 	expiry := func() *time.Time {
 		t := p.Now.Add(time.Duration(30+r.IntN(336)) * 24 * time.Hour)
 		return &t
@@ -191,8 +192,8 @@ func Generate(n int, seed uint64, now time.Time) *Provider {
 				g := &Grant{}
 				switch k {
 				case 0: // the accountant: invoices and their notices
-					g.Rights = []string{"billing"}
-					g.Notifications = []string{"billing_notices"}
+					g.Rights = []string{schema.RelRightBilling}
+					g.Notifications = []string{schema.RelBillingNotices}
 				case 1: // the developer: one product (or a group when there are groups)
 					if len(a.Groups) > 0 && r.Float64() < 0.5 {
 						g.TechGroups = []string{a.Groups[r.IntN(len(a.Groups))]}
@@ -301,65 +302,65 @@ func (p *Provider) Relationships() []*v1.Relationship {
 	var out []*v1.Relationship
 	for _, h := range p.Hosts {
 		for _, u := range h.Admins {
-			out = append(out, rel("host", h.ID, "admin", "user", u))
+			out = append(out, rel(schema.TypeHost, h.ID, schema.RelHostAdmin, schema.TypeUser, u))
 		}
 		for _, u := range h.Staff {
-			out = append(out, rel("host", h.ID, "staff", "user", u))
+			out = append(out, rel(schema.TypeHost, h.ID, schema.RelHostStaff, schema.TypeUser, u))
 		}
 	}
 	for _, a := range p.Accounts {
-		out = append(out, rel("account", a.ID, "host", "host", a.Host))
+		out = append(out, rel(schema.TypeAccount, a.ID, schema.RelAccountHost, schema.TypeHost, a.Host))
 		if a.Delegated {
-			out = append(out, rel("account", a.ID, "delegated_to", "host", a.Host))
+			out = append(out, rel(schema.TypeAccount, a.ID, schema.RelDelegatedTo, schema.TypeHost, a.Host))
 		}
 		for _, o := range a.Owners {
-			out = append(out, rel("account", a.ID, "owner", "user", o))
+			out = append(out, rel(schema.TypeAccount, a.ID, schema.RelOwner, schema.TypeUser, o))
 		}
 		for _, g := range a.Groups {
-			out = append(out, rel("product_group", a.ID+"/"+g, "account", "account", a.ID))
+			out = append(out, rel(schema.TypeProductGroup, a.ID+"/"+g, schema.RelAccount, schema.TypeAccount, a.ID))
 		}
 		for _, t := range a.Tags {
-			out = append(out, rel("tag", a.ID+"/"+t, "account", "account", a.ID))
+			out = append(out, rel(schema.TypeTag, a.ID+"/"+t, schema.RelAccount, schema.TypeAccount, a.ID))
 		}
 		for _, pr := range a.Products {
 			id := a.ID + "/" + pr.Name
-			out = append(out, rel("product", id, "account", "account", a.ID))
+			out = append(out, rel(schema.TypeProduct, id, schema.RelAccount, schema.TypeAccount, a.ID))
 			if pr.Group != "" {
-				out = append(out, rel("product", id, "group", "product_group", a.ID+"/"+pr.Group))
+				out = append(out, rel(schema.TypeProduct, id, schema.RelGroup, schema.TypeProductGroup, a.ID+"/"+pr.Group))
 			}
 			for _, t := range pr.Tags {
-				out = append(out, rel("product", id, "tagged", "tag", a.ID+"/"+t))
+				out = append(out, rel(schema.TypeProduct, id, schema.RelTagged, schema.TypeTag, a.ID+"/"+t))
 			}
 		}
 		for _, u := range sortedKeys(a.Members) {
 			g := a.Members[u]
-			out = append(out, expiring(rel("account", a.ID, "member", "user", u), g.Expires))
+			out = append(out, expiring(rel(schema.TypeAccount, a.ID, schema.RelMember, schema.TypeUser, u), g.Expires))
 			for _, rt := range g.Rights {
-				out = append(out, rel("account", a.ID, rt, "user", u))
+				out = append(out, rel(schema.TypeAccount, a.ID, rt, schema.TypeUser, u))
 			}
 			for _, nt := range g.Notifications {
-				out = append(out, rel("account", a.ID, nt, "user", u))
+				out = append(out, rel(schema.TypeAccount, a.ID, nt, schema.TypeUser, u))
 			}
 			if g.TechAll {
-				out = append(out, rel("account", a.ID, "technical", "user", u))
+				out = append(out, rel(schema.TypeAccount, a.ID, schema.RelTechnical, schema.TypeUser, u))
 			}
 			for _, n := range g.TechProducts {
-				out = append(out, rel("product", a.ID+"/"+n, "technician", "user", u))
+				out = append(out, rel(schema.TypeProduct, a.ID+"/"+n, schema.RelTechnician, schema.TypeUser, u))
 			}
 			for _, n := range g.TechGroups {
-				out = append(out, rel("product_group", a.ID+"/"+n, "technician", "user", u))
+				out = append(out, rel(schema.TypeProductGroup, a.ID+"/"+n, schema.RelTechnician, schema.TypeUser, u))
 			}
 			for _, n := range g.TechTags {
-				out = append(out, rel("tag", a.ID+"/"+n, "technician", "user", u))
+				out = append(out, rel(schema.TypeTag, a.ID+"/"+n, schema.RelTechnician, schema.TypeUser, u))
 			}
 		}
 		for _, c := range a.Contacts {
-			out = append(out, rel("account", a.ID, "contact", "contact", c.ID))
+			out = append(out, rel(schema.TypeAccount, a.ID, schema.RelContact, schema.TypeContact, c.ID))
 			if c.Support {
-				out = append(out, rel("account", a.ID, "support_contact", "contact", c.ID))
+				out = append(out, rel(schema.TypeAccount, a.ID, schema.RelSupportContact, schema.TypeContact, c.ID))
 			}
 			for _, nt := range c.Notices {
-				out = append(out, rel("account", a.ID, nt, "contact", c.ID))
+				out = append(out, rel(schema.TypeAccount, a.ID, nt, schema.TypeContact, c.ID))
 			}
 		}
 	}

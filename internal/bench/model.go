@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // The expected answers below are computed from the generated grants alone,
@@ -82,16 +83,16 @@ func (p *Provider) Expect(resource, permission, subject string, now time.Time) (
 	switch typ {
 	case "account":
 		switch permission {
-		case "view":
+		case schema.PermView:
 			return owner || g != nil, true
-		case "pay_invoices":
+		case schema.PermPayInvoices:
 			return owner || has("billing"), true
-		case "manage_users":
+		case schema.PermManageUsers:
 			h := p.hosts[a.Host]
 			return owner || has("user_management") || (a.Delegated && slices.Contains(h.Admins, u)), true
-		case "manage_all_products":
+		case schema.PermManageAllProducts:
 			return owner || (g != nil && g.TechAll), true
-		case "close":
+		case schema.PermClose:
 			return owner, true
 		}
 	case "product":
@@ -100,9 +101,9 @@ func (p *Provider) Expect(resource, permission, subject string, now time.Time) (
 			return false, false
 		}
 		switch permission {
-		case "manage":
+		case schema.PermManage:
 			return p.canManageProduct(a, pr, u, now), true
-		case "view":
+		case schema.PermView:
 			return p.canManageProduct(a, pr, u, now) || has("read_only"), true
 		}
 	}
@@ -156,22 +157,22 @@ func (p *Provider) Questions(r *rand.Rand, n int) []Question {
 		pr := a.Products[r.IntN(len(a.Products))]
 		switch x := r.Float64(); {
 		case x < 0.5:
-			out = append(out, p.question("product:"+a.ID+"/"+pr.Name, "manage", u))
+			out = append(out, p.question("product:"+a.ID+"/"+pr.Name, schema.PermManage, u))
 		case x < 0.6:
-			out = append(out, p.question("product:"+a.ID+"/"+pr.Name, "view", u))
+			out = append(out, p.question("product:"+a.ID+"/"+pr.Name, schema.PermView, u))
 		case x < 0.8:
-			out = append(out, p.question("account:"+a.ID, "pay_invoices", u))
+			out = append(out, p.question("account:"+a.ID, schema.PermPayInvoices, u))
 		case x < 0.9:
-			out = append(out, p.question("account:"+a.ID, "manage_users", u))
+			out = append(out, p.question("account:"+a.ID, schema.PermManageUsers, u))
 		default:
-			out = append(out, p.question("account:"+a.ID, "view", u))
+			out = append(out, p.question("account:"+a.ID, schema.PermView, u))
 		}
 	}
 	return out
 }
 
 // pageAccountPermissions are what a client-area page asks about the account.
-var pageAccountPermissions = []string{"view", "pay_invoices", "manage_users", "manage_all_products", "close"}
+var pageAccountPermissions = []string{schema.PermView, schema.PermPayInvoices, schema.PermManageUsers, schema.PermManageAllProducts, schema.PermClose}
 
 // Page draws one page load: 50 questions for one member of one account
 // (the account's permissions, then manage and view on its products,

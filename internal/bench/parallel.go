@@ -6,6 +6,7 @@ import (
 
 	"github.com/hostaccess/hostaccess/pkg/engine"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // flowClients is how many panel clients run flows at once in
@@ -45,11 +46,11 @@ func (e *Env) flowsParallel(ctx context.Context) error {
 		if err := e.inviteBilling(ctx, owner, a.ID, user); err != nil {
 			return err
 		}
-		e.expectCan(ctx, "account:"+a.ID, "pay_invoices", user, true)
+		e.expectCan(ctx, "account:"+a.ID, schema.PermPayInvoices, user, true)
 		if _, err := e.Service.RemoveMember(ctx, hostaccess.Person(owner), a.ID, user); err != nil {
 			return err
 		}
-		e.expectCan(ctx, "account:"+a.ID, "view", user, false)
+		e.expectCan(ctx, "account:"+a.ID, schema.PermView, user, false)
 		return nil
 	})
 	firstErr := s.Note

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // rawConsistency is what the raw SpiceDB path asks for: what a careful
@@ -288,7 +289,7 @@ func abs(x int) int {
 
 func (e *Env) lookupProducts(ctx context.Context, u string) ([]string, error) {
 	stream, err := e.Engine.Client.LookupResources(ctx, &v1.LookupResourcesRequest{
-		ResourceObjectType: "product", Permission: "manage",
+		ResourceObjectType: "product", Permission: schema.PermManage,
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: u}},
 		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 	})
