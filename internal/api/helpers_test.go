@@ -77,6 +77,7 @@ func (c *apiClient) call(method, path, actor string, body any) response {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
+	requireDocumented(c.t, req, resp.StatusCode, resp.Header, raw)
 	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 
