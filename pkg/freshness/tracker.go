@@ -559,7 +559,17 @@ func (t *Tracker) Record(ctx context.Context, scopes []string, token string) err
 	if err := t.Observe(scopes, token); err != nil {
 		return err
 	}
-	m, _ := t.markOf(token) // parsed by Observe
+	return t.Persist(ctx, scopes, token)
+}
+
+// Persist stores the scopes' tokens in the directory (compare-and-set,
+// never going back) without telling this node, which already knows: for a
+// domain write that the engine's interceptor has reported (Observe).
+func (t *Tracker) Persist(ctx context.Context, scopes []string, token string) error {
+	m, err := t.markOf(token)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, scope := range scopes {
 		if scope != Global {

@@ -260,6 +260,25 @@ func TestRecordStoresTokensNeverBackwards(t *testing.T) {
 	require.True(t, r.tracker.Covers("acme", newer))
 }
 
+// Persist is Record's store half, for writes the engine already reported:
+// the same never-backwards rule, and a token it cannot read is refused.
+func TestPersistStoresTokensNeverBackwards(t *testing.T) {
+	r := newRig(t, 0)
+	ctx := t.Context()
+	older, newer := r.write(t), r.write(t)
+
+	require.NoError(t, r.tracker.Persist(ctx, []string{"acme"}, newer))
+	require.NoError(t, r.tracker.Persist(ctx, []string{"acme"}, older))
+	got, err := r.store.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, newer, got, "an older write's token does not replace a newer one")
+
+	require.Error(t, r.tracker.Persist(ctx, []string{"acme"}, "not-a-token"))
+	got, err = r.store.GetFreshness(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, newer, got, "a refused token changes nothing")
+}
+
 func TestForgetReadsTheNewestRevision(t *testing.T) {
 	r := newRig(t, 0)
 	testengine.Follow(t, r.tracker, r.eng)

@@ -134,7 +134,7 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 			msg: "the change may or may not have been applied (the access engine did not confirm it); the recovery pass settles and audits it within minutes: check before retrying"}
 	}
 	s.recordFreshness(ctx, freshness.ScopesOfUpdates(updates), token)
-	if s.fresh != nil {
+	if s.fresh != nil && !s.engineTells {
 		s.fresh.NoteExpirations(updates)
 	}
 	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
@@ -149,7 +149,11 @@ func (s *Service) recordFreshness(ctx context.Context, scopes []string, token *v
 	if s.fresh == nil || token == nil {
 		return
 	}
-	if err := s.fresh.Record(context.WithoutCancel(ctx), scopes, token.GetToken()); err != nil {
+	record := s.fresh.Record
+	if s.engineTells {
+		record = s.fresh.Persist // this node already knows: the engine told it
+	}
+	if err := record(context.WithoutCancel(ctx), scopes, token.GetToken()); err != nil {
 		s.log.Warn("freshness token not stored", zap.Strings("accounts", scopes), zap.Error(err))
 	}
 }

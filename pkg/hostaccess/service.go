@@ -79,6 +79,12 @@ type Config struct {
 	// at least as fresh as the account's last change and otherwise served
 	// from SpiceDB's cache. Without it every check is fully consistent.
 	Freshness *freshness.Tracker
+	// EngineReportsWrites says the engine already reports every write to
+	// Freshness, before the caller hears back (pkg/engine's interceptor on
+	// an embedded SpiceDB): the service then only stores its writes' tokens
+	// for other nodes, rather than reporting them a second time. Leave it
+	// false for a remote SpiceDB.
+	EngineReportsWrites bool
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -93,6 +99,7 @@ type Service struct {
 	explain      *explainers
 	recoverAfter time.Duration
 	fresh        *freshness.Tracker
+	engineTells  bool // the engine reports writes to fresh (Config.EngineReportsWrites)
 }
 
 // New builds a Service.
@@ -127,7 +134,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
 		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, explain: newExplainers(cfg.Schema), recoverAfter: cfg.RecoverAfter,
-		fresh: cfg.Freshness,
+		fresh: cfg.Freshness, engineTells: cfg.EngineReportsWrites,
 	}, nil
 }
 

@@ -228,7 +228,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Now:               s.Now,
 		RecoverAfter:      s.RecoverAfter,
 		Freshness:         s.tracker,
-		Schema:            s.Schema,
+		// The embedded engine's interceptor reports every write to the
+		// tracker (engine.Config.Freshness, set above); a remote cluster has none.
+		EngineReportsWrites: s.Engine.SpiceDBEndpoint == "",
+		Schema:              s.Schema,
 	})
 	if err != nil {
 		return err
