@@ -25,3 +25,18 @@ func (s *server) removeMember(r *http.Request, actor hostaccess.Actor) (int, any
 	res, err := s.svc.RemoveMember(r.Context(), actor, r.PathValue("account"), r.PathValue("user"))
 	return reply(http.StatusOK, res, err)
 }
+
+// defaultExpiringDays is the window of GET .../expiring without ?days.
+const defaultExpiringDays = 30
+
+func (s *server) expiring(r *http.Request, actor hostaccess.Actor) (int, any, error) {
+	days := int64(defaultExpiringDays)
+	if r.URL.Query().Has("days") {
+		var err error
+		if days, err = queryInt(r, "days", 1, int64(hostaccess.MaxExpiringDays)); err != nil {
+			return 0, nil, err
+		}
+	}
+	out, err := s.svc.Expiring(r.Context(), actor, r.PathValue("account"), int(days))
+	return reply(http.StatusOK, out, err)
+}

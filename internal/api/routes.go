@@ -209,6 +209,18 @@ var routes = []route{
 		answerDoc: "Removed; effective at once.",
 		errors:    []int{http.StatusNotFound, http.StatusConflict},
 	}},
+	{wire.Expiring, withActor, ScopeRead, (*server).expiring, operation{
+		id:          "expiring",
+		summary:     "What ends within a window: memberships and pending invitations",
+		description: "For a panel to warn the owner. Needs the right to manage the account's users. Owners never expire; contacts hold no access and never appear.",
+		status:      http.StatusOK,
+		answer:      hostaccess.ExpiringAccess{},
+		answerDoc:   "What ends by until, soonest first.",
+		errors:      []int{http.StatusNotFound},
+		query: []param{
+			{name: "days", description: "The window, in days from now (30 by default).", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxExpiringDays}},
+		},
+	}},
 	{wire.ListContacts, withActor, ScopeRead, (*server).listContacts, operation{
 		id:        "listContacts",
 		summary:   "List the account's contacts",

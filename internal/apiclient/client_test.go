@@ -178,6 +178,22 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/v1/accounts/acme/audit", query: "limit=10",
 		},
 		{
+			name: "expiring",
+			call: func(c *apiclient.Client) error {
+				_, err := c.Expiring(ctx, "acme", 14)
+				return err
+			},
+			method: "GET", path: "/v1/accounts/acme/expiring", query: "days=14",
+		},
+		{
+			name: "expiring, the server's default window",
+			call: func(c *apiclient.Client) error {
+				_, err := c.Expiring(ctx, "acme", 0)
+				return err
+			},
+			method: "GET", path: "/v1/accounts/acme/expiring",
+		},
+		{
 			name: "who can",
 			call: func(c *apiclient.Client) error {
 				_, err := c.WhoCan(ctx, "product:acme/shop", "manage")

@@ -137,6 +137,17 @@ func (c *Client) RemoveMember(ctx context.Context, accountID, userID string) (ho
 	return out, c.do(ctx, call{endpoint: wire.RemoveMember, args: []string{accountID, userID}}, &out)
 }
 
+// Expiring lists the memberships and pending invitations of an account
+// that end within days (0: the server's default, 30).
+func (c *Client) Expiring(ctx context.Context, accountID string, days int) (hostaccess.ExpiringAccess, error) {
+	q := url.Values{}
+	if days != 0 {
+		q.Set("days", strconv.Itoa(days))
+	}
+	var out hostaccess.ExpiringAccess
+	return out, c.do(ctx, call{endpoint: wire.Expiring, args: []string{accountID}, query: q}, &out)
+}
+
 // ListContacts lists an account's contacts with their subscriptions.
 func (c *Client) ListContacts(ctx context.Context, accountID string) ([]hostaccess.Contact, error) {
 	var out wire.ContactList

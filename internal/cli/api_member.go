@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ func newMemberCommand(streams Streams) *cobra.Command {
 		newMemberListCommand(streams),
 		newMemberSetCommand(streams),
 		newMemberRemoveCommand(streams),
+		newMemberExpiringCommand(streams),
 	)
 	return cmd
 }
@@ -79,4 +81,31 @@ func newMemberRemoveCommand(streams Streams) *cobra.Command {
 				return printDone(streams.Out, f, res, "%s removed from %s", args[1], args[0])
 			})
 		})
+}
+
+func newMemberExpiringCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	var days int
+	cmd := newAPILeaf("expiring ACCOUNT", "What ends within --days: memberships that lapse and pending invitations whose link does", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				out, err := client.Expiring(ctx, args[0], days)
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, out)
+				}
+				rows := make([][]string, 0, len(out.Members)+len(out.Invitations))
+				for _, m := range out.Members {
+					rows = append(rows, []string{"member", m.UserID, orDash(m.Email), m.ExpiresAt.Format(time.RFC3339), m.Summary})
+				}
+				for _, inv := range out.Invitations {
+					rows = append(rows, []string{"invitation", inv.ID, inv.Email, inv.ExpiresAt.Format(time.RFC3339), inv.Access.Summary()})
+				}
+				return printTable(streams.Out, []string{"KIND", "WHO", "EMAIL", "ENDS", "ACCESS"}, rows)
+			})
+		})
+	cmd.Flags().IntVar(&days, "days", 30, "the window, in days from now")
+	return cmd
 }

@@ -30,6 +30,7 @@ var (
 	ListMembers  = Endpoint{http.MethodGet, "/v1/accounts/{account}/members"}
 	SetAccess    = Endpoint{http.MethodPut, "/v1/accounts/{account}/members/{user}/access"}
 	RemoveMember = Endpoint{http.MethodDelete, "/v1/accounts/{account}/members/{user}"}
+	Expiring     = Endpoint{http.MethodGet, "/v1/accounts/{account}/expiring"}
 
 	ListContacts  = Endpoint{http.MethodGet, "/v1/accounts/{account}/contacts"}
 	AddContact    = Endpoint{http.MethodPost, "/v1/accounts/{account}/contacts"}

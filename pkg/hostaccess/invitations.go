@@ -259,18 +259,23 @@ func (s *Service) ListInvitations(ctx context.Context, actor Actor, accountID st
 	if err != nil {
 		return nil, err
 	}
-	invs, err := s.dir.ListInvitations(ctx, accountID)
+	return s.listedInvitations(ctx, st, s.now())
+}
+
+// listedInvitations is every invitation of the account anyone could see in
+// a list, with its status at now.
+func (s *Service) listedInvitations(ctx context.Context, st *accountState, now time.Time) ([]Invitation, error) {
+	invs, err := s.dir.ListInvitations(ctx, st.id)
 	if err != nil {
-		return nil, fromDirectory(err, "invitations of "+accountID)
+		return nil, fromDirectory(err, "invitations of "+st.id)
 	}
-	now := s.now()
 	out := make([]Invitation, 0, len(invs))
 	for _, inv := range invs {
 		live := toInvitation(inv, now)
 		// A pending record whose relationships are not (yet) written is a
 		// flow still in flight or interrupted: not an invitation anyone can
 		// use, so not listed until recovery settles it.
-		if live.Status == string(directory.InvitationPending) && !st.has(typeInvitation, inv.ID, schema.RelAccount, typeAccount, accountID) {
+		if live.Status == string(directory.InvitationPending) && !st.has(typeInvitation, inv.ID, schema.RelAccount, typeAccount, st.id) {
 			continue
 		}
 		out = append(out, live)

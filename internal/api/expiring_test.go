@@ -1,0 +1,36 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
+
+func TestExpiringOverHTTP(t *testing.T) {
+	c, _ := newTestAPI(t)
+	c.createAccount("acme", "alice")
+	ends := time.Now().UTC().Add(3 * 24 * time.Hour).Truncate(time.Second)
+	c.join("user:alice", "acme", "carol", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}, ExpiresAt: &ends})
+	c.join("user:alice", "acme", "bob", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSupport}})
+	c.invite("user:alice", "acme", "erin@example.com", hostaccess.Access{})
+
+	got := ok[hostaccess.ExpiringAccess](t, c.call("GET", "/v1/accounts/acme/expiring", "user:alice", nil), http.StatusOK)
+	require.Len(t, got.Members, 1)
+	require.Equal(t, "carol", got.Members[0].UserID)
+	require.True(t, ends.Equal(got.Members[0].ExpiresAt))
+	require.Len(t, got.Invitations, 1, "30 days by default: the 7-day link lapses within it")
+
+	got = ok[hostaccess.ExpiringAccess](t, c.call("GET", "/v1/accounts/acme/expiring?days=1", "user:alice", nil), http.StatusOK)
+	require.Empty(t, got.Members)
+	require.Empty(t, got.Invitations)
+
+	problem(t, c.call("GET", "/v1/accounts/acme/expiring", "user:carol", nil), http.StatusForbidden, "forbidden")
+	problem(t, c.call("GET", "/v1/accounts/acme/expiring", "user:mallory", nil), http.StatusForbidden, "forbidden")
+	for _, days := range []string{"0", "-3", "3651", "ten", "1e3", ""} {
+		problem(t, c.call("GET", "/v1/accounts/acme/expiring?days="+days, "user:alice", nil), http.StatusBadRequest, "invalid_argument")
+	}
+}
