@@ -31,3 +31,12 @@ func (s *server) switchAccounts(r *http.Request, actor hostaccess.Actor) (int, a
 	list, err := s.svc.SwitchAccounts(r.Context(), actor, r.PathValue("user"))
 	return reply(http.StatusOK, list, err)
 }
+
+func (s *server) whyDenied(r *http.Request, actor hostaccess.Actor) (int, any, error) {
+	var req hostaccess.Check
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	out, err := s.svc.WhyDenied(r.Context(), actor, req)
+	return reply(http.StatusOK, out, err)
+}

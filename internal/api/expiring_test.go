@@ -34,3 +34,22 @@ func TestExpiringOverHTTP(t *testing.T) {
 		problem(t, c.call("GET", "/v1/accounts/acme/expiring?days="+days, "user:alice", nil), http.StatusBadRequest, "invalid_argument")
 	}
 }
+
+func TestWhyDeniedOverHTTP(t *testing.T) {
+	c, _ := newTestAPI(t)
+	c.createAccount("acme", "alice")
+	c.join("user:alice", "acme", "carol", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	q := map[string]string{"resource": "account:acme", "permission": "manage_domains", "subject": "user:carol"}
+
+	d := ok[hostaccess.Denial](t, c.call("POST", "/v1/why-denied", "user:alice", q), http.StatusOK)
+	require.False(t, d.Allowed)
+	require.Equal(t, "carol is a member of acme without the domains right", d.Reason)
+	require.Equal(t, []string{"user:alice"}, d.Grantors)
+
+	d = ok[hostaccess.Denial](t, c.call("POST", "/v1/why-denied", "user:carol", q), http.StatusOK)
+	require.False(t, d.Allowed, "carol may ask about herself")
+
+	problem(t, c.call("POST", "/v1/why-denied", "user:mallory", q), http.StatusForbidden, "forbidden")
+	problem(t, c.call("POST", "/v1/why-denied", "user:alice", map[string]string{"resource": "account:acme", "permission": "close", "subject": "user:carol"}), http.StatusBadRequest, "invalid_argument")
+	problem(t, c.call("POST", "/v1/why-denied", "user:alice", `{"resource":"account:acme","permission":"pay_invoices","subject":"user:carol","extra":1}`), http.StatusBadRequest, "invalid_argument")
+}

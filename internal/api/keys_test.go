@@ -42,15 +42,15 @@ func newScopedAPI(t *testing.T) (*apiClient, *Keyring) {
 	return &apiClient{t: t, base: srv.URL, key: testKey}, ring
 }
 
-// TestEveryRouteNeedsItsScope: reads (GET and the checks) need read,
-// every change write, the public document none.
+// TestEveryRouteNeedsItsScope: reads (GET, the checks and why-denied) need
+// read, every change write, the public document none.
 func TestEveryRouteNeedsItsScope(t *testing.T) {
 	for _, rt := range routes {
 		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
 			switch {
 			case rt.access == public:
 				require.Empty(t, rt.scope)
-			case rt.Method == http.MethodGet || rt.Pattern == "/v1/check" || rt.Pattern == "/v1/check-bulk":
+			case rt.Method == http.MethodGet || rt.Pattern == "/v1/check" || rt.Pattern == "/v1/check-bulk" || rt.Pattern == "/v1/why-denied":
 				require.Equal(t, ScopeRead, rt.scope)
 			default:
 				require.Equal(t, ScopeWrite, rt.scope)

@@ -305,6 +305,16 @@ var routes = []route{
 			{name: "permission", required: true, description: "The permission, e.g. manage.", schema: obj{"type": "string"}},
 		},
 	}},
+	{wire.WhyDenied, withActor, ScopeRead, (*server).whyDenied, operation{
+		id:          "whyDenied",
+		summary:     "Why a person is denied, what is missing, and who may grant it",
+		description: "For an account permission of a right (pay_invoices, manage_domains, ...) or manage/view on a product. The person may ask about themself; anyone else needs to see the account's users.",
+		body:        hostaccess.Check{},
+		status:      http.StatusOK,
+		answer:      hostaccess.Denial{},
+		answerDoc:   "The verdict, and for a denial the reason, what is missing and the grantors.",
+		errors:      []int{http.StatusNotFound},
+	}},
 	{wire.Check, keyOnly, ScopeRead, (*server).check, operation{
 		id:        "check",
 		summary:   "May a subject do a permission on a resource?",

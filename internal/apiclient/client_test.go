@@ -178,6 +178,15 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/v1/accounts/acme/audit", query: "limit=10",
 		},
 		{
+			name: "why denied",
+			call: func(c *apiclient.Client) error {
+				_, err := c.WhyDenied(ctx, hostaccess.Check{Resource: "account:acme", Permission: "pay_invoices", Subject: "user:carol"})
+				return err
+			},
+			method: "POST", path: "/v1/why-denied",
+			body: map[string]any{"resource": "account:acme", "permission": "pay_invoices", "subject": "user:carol"},
+		},
+		{
 			name: "expiring",
 			call: func(c *apiclient.Client) error {
 				_, err := c.Expiring(ctx, "acme", 14)

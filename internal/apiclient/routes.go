@@ -218,6 +218,13 @@ func (c *Client) WhoCan(ctx context.Context, resource, permission string) ([]hos
 	return out.Holders, c.do(ctx, call{endpoint: wire.WhoCan, query: q}, &out)
 }
 
+// WhyDenied explains a person's check: for a denial, what is missing and
+// who may grant it.
+func (c *Client) WhyDenied(ctx context.Context, check hostaccess.Check) (hostaccess.Denial, error) {
+	var out hostaccess.Denial
+	return out, c.do(ctx, call{endpoint: wire.WhyDenied, body: check}, &out)
+}
+
 // Can answers one question, at least as fresh as atLeastAsFresh when set.
 func (c *Client) Can(ctx context.Context, check hostaccess.Check, atLeastAsFresh string) (hostaccess.Answer, error) {
 	var out hostaccess.Answer

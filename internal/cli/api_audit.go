@@ -162,3 +162,29 @@ func newAuditCommand(streams Streams) *cobra.Command {
 	cmd.Flags().Int64Var(&before, "before", 0, "only entries older than this sequence number (paging)")
 	return cmd
 }
+
+func newWhyDeniedCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{}
+	cmd := newAPILeaf("why-denied RESOURCE PERMISSION SUBJECT", "Why SUBJECT may not do PERMISSION on RESOURCE: what is missing, who may grant it (HTTP API)", cobra.ExactArgs(3), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				d, err := client.WhyDenied(ctx, hostaccess.Check{Resource: args[0], Permission: args[1], Subject: args[2]})
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, d)
+				}
+				if d.Allowed {
+					_, err := fmt.Fprintf(streams.Out, "allowed: %s %s %s\n", args[2], args[1], args[0])
+					return err
+				}
+				return printFields(streams.Out, [][2]string{
+					{"denied", args[2] + " " + args[1] + " " + args[0]}, {"reason", d.Reason}, {"missing", d.Missing},
+					{"may grant it", orDash(strings.Join(d.Grantors, ", "))},
+				})
+			})
+		})
+	cmd.Example = `  hostaccess why-denied product:acme/shop manage user:dave --actor user:alice`
+	return cmd
+}

@@ -86,7 +86,7 @@ e.g. --grpc-preshared-key as HOSTACCESS_GRPC_PRESHARED_KEY.`,
 		newAccountCommand(streams), newProductCommand(streams), newInviteCommand(streams),
 		newMemberCommand(streams), newContactCommand(streams), newDelegationCommand(streams),
 		newAccountsCommand(streams), newReachCommand(streams), newRecipientsCommand(streams),
-		newWhoCanCommand(streams), newAuditCommand(streams),
+		newWhoCanCommand(streams), newWhyDeniedCommand(streams), newAuditCommand(streams),
 		newBenchCommand(streams),
 		newVersionCommand(streams),
 	)

@@ -42,6 +42,7 @@ var (
 	SwitchAccounts = Endpoint{http.MethodGet, "/v1/users/{user}/accounts"}
 	ReachOf        = Endpoint{http.MethodGet, "/v1/users/{user}/reach"}
 	WhoCan         = Endpoint{http.MethodGet, "/v1/who-can"}
+	WhyDenied      = Endpoint{http.MethodPost, "/v1/why-denied"}
 	Check          = Endpoint{http.MethodPost, "/v1/check"}
 	CheckBulk      = Endpoint{http.MethodPost, "/v1/check-bulk"}
 
