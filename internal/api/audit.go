@@ -36,9 +36,23 @@ func (s *server) whoCan(r *http.Request, actor hostaccess.Actor) (int, any, erro
 	if err := required("query parameter permission", q.Get("permission")); err != nil {
 		return 0, nil, err
 	}
-	holders, err := s.svc.WhoCan(r.Context(), actor, q.Get("resource"), q.Get("permission"))
-	return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(holders)}, err)
+	if !q.Has("limit") && !q.Has("cursor") {
+		holders, err := s.svc.WhoCan(r.Context(), actor, q.Get("resource"), q.Get("permission"))
+		return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(holders)}, err)
+	}
+	limit := int64(defaultPageSize)
+	if q.Has("limit") {
+		var err error
+		if limit, err = queryInt(r, "limit", 1, hostaccess.MaxPageSize); err != nil {
+			return 0, nil, err
+		}
+	}
+	page, err := s.svc.WhoCanPage(r.Context(), actor, q.Get("resource"), q.Get("permission"), q.Get("cursor"), int(limit))
+	return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(page.Holders), Next: page.Next, At: page.At}, err)
 }
+
+// defaultPageSize is a page of who-can given a cursor but no limit.
+const defaultPageSize = 100
 
 func (s *server) reachOf(r *http.Request, actor hostaccess.Actor) (int, any, error) {
 	report, err := s.svc.ReachOf(r.Context(), actor, r.PathValue("user"))

@@ -303,6 +303,8 @@ var routes = []route{
 		query: []param{
 			{name: "resource", required: true, description: "TYPE:ID of an account or one of its products, groups or tags, e.g. product:acme/site.", schema: obj{"type": "string"}},
 			{name: "permission", required: true, description: "The permission, e.g. manage.", schema: obj{"type": "string"}},
+			{name: "limit", description: "Page the answer: at most this many holders, in user id order (100 when only cursor is given). Without limit and cursor, every holder.", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxPageSize}},
+			{name: "cursor", description: "The next page of a paged listing: the previous page's next. Every page is read at the first page's revision (at).", schema: obj{"type": "string"}},
 		},
 	}},
 	{wire.WhyDenied, withActor, ScopeRead, (*server).whyDenied, operation{

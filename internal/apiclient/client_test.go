@@ -178,6 +178,14 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/v1/accounts/acme/audit", query: "limit=10",
 		},
 		{
+			name: "who-can, a page",
+			call: func(c *apiclient.Client) error {
+				_, err := c.WhoCanPage(ctx, "account:acme", "pay_invoices", "abc", 50)
+				return err
+			},
+			method: "GET", path: "/v1/who-can", query: "cursor=abc&limit=50&permission=pay_invoices&resource=account%3Aacme",
+		},
+		{
 			name: "why denied",
 			call: func(c *apiclient.Client) error {
 				_, err := c.WhyDenied(ctx, hostaccess.Check{Resource: "account:acme", Permission: "pay_invoices", Subject: "user:carol"})

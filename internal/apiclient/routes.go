@@ -225,6 +225,17 @@ func (c *Client) WhyDenied(ctx context.Context, check hostaccess.Check) (hostacc
 	return out, c.do(ctx, call{endpoint: wire.WhyDenied, body: check}, &out)
 }
 
+// WhoCanPage is one page of WhoCan: at most limit holders after cursor
+// (empty: the first page); the answer's Next is the following page's.
+func (c *Client) WhoCanPage(ctx context.Context, resource, permission, cursor string, limit int) (wire.HolderList, error) {
+	q := url.Values{"resource": {resource}, "permission": {permission}, "limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var out wire.HolderList
+	return out, c.do(ctx, call{endpoint: wire.WhoCan, query: q}, &out)
+}
+
 // Can answers one question, at least as fresh as atLeastAsFresh when set.
 func (c *Client) Can(ctx context.Context, check hostaccess.Check, atLeastAsFresh string) (hostaccess.Answer, error) {
 	var out hostaccess.Answer

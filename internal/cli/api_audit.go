@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hostaccess/hostaccess/internal/apiclient"
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -100,6 +102,8 @@ func newRecipientsCommand(streams Streams) *cobra.Command {
 
 func newWhoCanCommand(streams Streams) *cobra.Command {
 	f := &apiFlags{}
+	var limit int
+	var cursor string
 	cmd := newAPILeaf("who-can RESOURCE PERMISSION", "List who holds PERMISSION on RESOURCE, and through which grant (HTTP API)", cobra.ExactArgs(2), f,
 		func(cmd *cobra.Command, args []string) error {
 			check := func() error {
@@ -109,20 +113,35 @@ func newWhoCanCommand(streams Streams) *cobra.Command {
 				return nil
 			}
 			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
-				holders, err := client.WhoCan(ctx, args[0], args[1])
+				var page wire.HolderList
+				var err error
+				if limit > 0 || cursor != "" {
+					page, err = client.WhoCanPage(ctx, args[0], args[1], cursor, cmp.Or(limit, 100))
+				} else {
+					page.Holders, err = client.WhoCan(ctx, args[0], args[1])
+				}
 				if err != nil {
 					return err
 				}
 				if f.json() {
-					return printJSON(streams.Out, map[string]any{"holders": orEmpty(holders)})
+					page.Holders = orEmpty(page.Holders)
+					return printJSON(streams.Out, page)
 				}
-				rows := make([][]string, 0, len(holders))
-				for _, h := range holders {
+				rows := make([][]string, 0, len(page.Holders))
+				for _, h := range page.Holders {
 					rows = append(rows, []string{h.Subject, orDash(strings.Join(h.Reasons, ", "))})
 				}
-				return printTable(streams.Out, []string{"SUBJECT", "THROUGH"}, rows)
+				if err := printTable(streams.Out, []string{"SUBJECT", "THROUGH"}, rows); err != nil {
+					return err
+				}
+				if page.Next != "" {
+					_, err = fmt.Fprintf(streams.Out, "next page: --cursor %s\n", page.Next)
+				}
+				return err
 			})
 		})
+	cmd.Flags().IntVar(&limit, "limit", 0, "page the answer: at most this many holders (all when neither --limit nor --cursor)")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "the next page of a paged listing, as the previous page printed it")
 	cmd.Example = `  hostaccess who-can product:acme/shop manage --actor service
   hostaccess who-can account:acme pay_invoices --actor user:alice`
 	return cmd

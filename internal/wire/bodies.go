@@ -91,8 +91,12 @@ type (
 	AuditEntries struct {
 		Entries []hostaccess.AuditEntry `json:"entries"`
 	}
+	// HolderList answers WhoCan; paged (limit or cursor given), it also
+	// carries the next page's cursor and the listing's revision.
 	HolderList struct {
 		Holders []hostaccess.Holder `json:"holders"`
+		Next    string              `json:"next,omitempty"`
+		At      string              `json:"at,omitempty"`
 	}
 	AnswerList struct {
 		Answers []hostaccess.Answer `json:"answers"`

@@ -222,16 +222,26 @@ func (f *fixedSchema) LookupTypeDefByName(ctx context.Context, name string) (dat
 // fully consistent, its owner shows the account exists, and its revision is
 // the one every other read uses.
 func (s *Service) readReachable(ctx context.Context, accountID string, res *v1.ObjectReference) ([]*v1.Relationship, error) {
+	rels, _, err := s.readReachableAt(ctx, accountID, res, fullyConsistent())
+	return rels, err
+}
+
+// readReachableAt is readReachable at the revision cons names (a snapshot,
+// or fully consistent), and returns that revision.
+func (s *Service) readReachableAt(ctx context.Context, accountID string, res *v1.ObjectReference, cons *v1.Consistency) ([]*v1.Relationship, *v1.ZedToken, error) {
 	acct := accountRef(accountID)
-	own, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeAccount, OptionalResourceId: accountID}, fullyConsistent())
+	own, at, err := s.readAll(ctx, &v1.RelationshipFilter{ResourceType: typeAccount, OptionalResourceId: accountID}, cons)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if at == nil {
+		at = cons.GetAtExactSnapshot()
 	}
 	if st := (&accountState{id: accountID, rels: own}); !st.exists() {
-		return nil, notFoundf("account %s has no owner (closed?)", accountID)
+		return nil, nil, notFoundf("account %s has no owner (closed?)", accountID)
 	}
 	known := map[string][]*v1.Relationship{tuples.ObjectString(acct): own}
-	return reachable(ctx, res, known, func(ctx context.Context, objs []*v1.ObjectReference) ([][]*v1.Relationship, error) {
+	rels, err := reachable(ctx, res, known, func(ctx context.Context, objs []*v1.ObjectReference) ([][]*v1.Relationship, error) {
 		out := make([][]*v1.Relationship, len(objs))
 		g, gctx := errgroup.WithContext(ctx)
 		for i, o := range objs {
@@ -243,6 +253,7 @@ func (s *Service) readReachable(ctx context.Context, accountID string, res *v1.O
 		}
 		return out, g.Wait()
 	})
+	return rels, at, err
 }
 
 // leafTypes are subject types with no relations of their own: nothing to

@@ -16,6 +16,11 @@ func (s *Service) lookupSubjects(ctx context.Context, resource *v1.ObjectReferen
 	if err != nil {
 		return nil, err
 	}
+	return s.lookupSubjectsWith(ctx, resource, permission, subjectType, cons)
+}
+
+// lookupSubjectsWith is lookupSubjects at the consistency given.
+func (s *Service) lookupSubjectsWith(ctx context.Context, resource *v1.ObjectReference, permission, subjectType string, cons *v1.Consistency) ([]string, error) {
 	stream, err := s.client.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
 		Resource: resource, Permission: permission, SubjectObjectType: subjectType, Consistency: cons,
 	})

@@ -34,18 +34,8 @@ type Holder struct {
 // be answered from its cache, which hides the path below). A change landing
 // between the two can leave a holder without reasons.
 func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission string) ([]Holder, error) {
-	res, err := parseObject("resource", resource)
+	res, accountID, err := accountObject(resource)
 	if err != nil {
-		return nil, err
-	}
-	accountID := res.GetObjectId()
-	if res.GetObjectType() != typeAccount {
-		var ok bool
-		if accountID, _, ok = strings.Cut(res.GetObjectId(), "/"); !ok {
-			return nil, invalidf("resource %s belongs to no account", resource)
-		}
-	}
-	if err := validName("account id", accountID); err != nil {
 		return nil, err
 	}
 	// The authorization, the holders and the relationships that explain
@@ -72,6 +62,29 @@ func (s *Service) WhoCan(ctx context.Context, actor Actor, resource, permission 
 	if err := cmp.Or(authErr, readErr, lookupErr); err != nil {
 		return nil, err
 	}
+	return s.explainHolders(ctx, rels, res, permission, ids)
+}
+
+// accountObject parses an account or one of its objects (TYPE:ACCOUNT/NAME)
+// and returns its account.
+func accountObject(resource string) (*v1.ObjectReference, string, error) {
+	res, err := parseObject("resource", resource)
+	if err != nil {
+		return nil, "", err
+	}
+	accountID := res.GetObjectId()
+	if res.GetObjectType() != typeAccount {
+		var ok bool
+		if accountID, _, ok = strings.Cut(res.GetObjectId(), "/"); !ok {
+			return nil, "", invalidf("resource %s belongs to no account", resource)
+		}
+	}
+	return res, accountID, validName("account id", accountID)
+}
+
+// explainHolders gives each holder of permission on res the grants that
+// give it, from a traced check over rels (read at one revision).
+func (s *Service) explainHolders(ctx context.Context, rels []*v1.Relationship, res *v1.ObjectReference, permission string, ids []string) ([]Holder, error) {
 	if len(ids) == 0 {
 		return []Holder{}, nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
@@ -52,4 +53,34 @@ func TestWhyDeniedOverHTTP(t *testing.T) {
 	problem(t, c.call("POST", "/v1/why-denied", "user:mallory", q), http.StatusForbidden, "forbidden")
 	problem(t, c.call("POST", "/v1/why-denied", "user:alice", map[string]string{"resource": "account:acme", "permission": "close", "subject": "user:carol"}), http.StatusBadRequest, "invalid_argument")
 	problem(t, c.call("POST", "/v1/why-denied", "user:alice", `{"resource":"account:acme","permission":"pay_invoices","subject":"user:carol","extra":1}`), http.StatusBadRequest, "invalid_argument")
+}
+
+func TestWhoCanPagesOverHTTP(t *testing.T) {
+	c, _ := newTestAPI(t)
+	c.createAccount("acme", "alice")
+	for _, u := range []string{"bob", "carol", "dave"} {
+		c.join("user:alice", "acme", u, hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	}
+	var seen []string
+	path := "/v1/who-can?resource=account:acme&permission=pay_invoices&limit=3"
+	page := ok[wire.HolderList](t, c.call("GET", path, "user:alice", nil), http.StatusOK)
+	for _, h := range page.Holders {
+		seen = append(seen, h.Subject)
+	}
+	require.NotEmpty(t, page.Next)
+	require.NotEmpty(t, page.At)
+	next := ok[wire.HolderList](t, c.call("GET", path+"&cursor="+page.Next, "user:alice", nil), http.StatusOK)
+	for _, h := range next.Holders {
+		seen = append(seen, h.Subject)
+	}
+	require.Empty(t, next.Next)
+	require.Equal(t, []string{"user:alice", "user:bob", "user:carol", "user:dave"}, seen)
+
+	all := ok[wire.HolderList](t, c.call("GET", "/v1/who-can?resource=account:acme&permission=pay_invoices", "user:alice", nil), http.StatusOK)
+	require.Len(t, all.Holders, 4, "without limit or cursor: every holder, as before")
+	require.Empty(t, all.Next)
+
+	problem(t, c.call("GET", path+"&cursor="+page.Next, "user:carol", nil), http.StatusForbidden, "forbidden")
+	problem(t, c.call("GET", "/v1/who-can?resource=account:acme&permission=pay_invoices&limit=0", "user:alice", nil), http.StatusBadRequest, "invalid_argument")
+	problem(t, c.call("GET", "/v1/who-can?resource=account:acme&permission=pay_invoices&cursor=nope", "user:alice", nil), http.StatusBadRequest, "invalid_argument")
 }
