@@ -36,25 +36,46 @@ func (s *server) whoCan(r *http.Request, actor hostaccess.Actor) (int, any, erro
 	if err := required("query parameter permission", q.Get("permission")); err != nil {
 		return 0, nil, err
 	}
-	if !q.Has("limit") && !q.Has("cursor") {
+	limit, paged, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !paged {
 		holders, err := s.svc.WhoCan(r.Context(), actor, q.Get("resource"), q.Get("permission"))
 		return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(holders)}, err)
 	}
-	limit := int64(defaultPageSize)
-	if q.Has("limit") {
-		var err error
-		if limit, err = queryInt(r, "limit", 1, hostaccess.MaxPageSize); err != nil {
-			return 0, nil, err
-		}
-	}
-	page, err := s.svc.WhoCanPage(r.Context(), actor, q.Get("resource"), q.Get("permission"), q.Get("cursor"), int(limit))
+	page, err := s.svc.WhoCanPage(r.Context(), actor, q.Get("resource"), q.Get("permission"), q.Get("cursor"), limit)
 	return reply(http.StatusOK, wire.HolderList{Holders: orEmpty(page.Holders), Next: page.Next, At: page.At}, err)
 }
 
-// defaultPageSize is a page of who-can given a cursor but no limit.
+// defaultPageSize is a page of a listing given a cursor but no limit.
 const defaultPageSize = 100
 
+// pageOf reads a paged listing's limit: paged is false when the request
+// names neither limit nor cursor (the whole listing).
+func pageOf(r *http.Request) (limit int, paged bool, err error) {
+	q := r.URL.Query()
+	if !q.Has("limit") && !q.Has("cursor") {
+		return 0, false, nil
+	}
+	n := int64(defaultPageSize)
+	if q.Has("limit") {
+		if n, err = queryInt(r, "limit", 1, hostaccess.MaxPageSize); err != nil {
+			return 0, false, err
+		}
+	}
+	return int(n), true, nil
+}
+
 func (s *server) reachOf(r *http.Request, actor hostaccess.Actor) (int, any, error) {
+	limit, paged, err := pageOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if paged {
+		report, err := s.svc.ReachPage(r.Context(), actor, r.PathValue("user"), r.URL.Query().Get("cursor"), limit)
+		return reply(http.StatusOK, report, err)
+	}
 	report, err := s.svc.ReachOf(r.Context(), actor, r.PathValue("user"))
 	return reply(http.StatusOK, report, err)
 }

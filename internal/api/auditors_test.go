@@ -84,3 +84,26 @@ func TestWhoCanPagesOverHTTP(t *testing.T) {
 	problem(t, c.call("GET", "/v1/who-can?resource=account:acme&permission=pay_invoices&limit=0", "user:alice", nil), http.StatusBadRequest, "invalid_argument")
 	problem(t, c.call("GET", "/v1/who-can?resource=account:acme&permission=pay_invoices&cursor=nope", "user:alice", nil), http.StatusBadRequest, "invalid_argument")
 }
+
+func TestReachPagesOverHTTP(t *testing.T) {
+	c, _ := newTestAPI(t)
+	for _, id := range []string{"a1", "a2", "a3"} {
+		c.createAccount(id, "owner-"+id)
+		c.join("user:owner-"+id, id, "agency", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSupport}})
+	}
+	first := ok[hostaccess.AccessReport](t, c.call("GET", "/v1/users/agency/reach?limit=2", "user:agency", nil), http.StatusOK)
+	require.Len(t, first.Accounts, 2)
+	require.NotEmpty(t, first.Next)
+	second := ok[hostaccess.AccessReport](t, c.call("GET", "/v1/users/agency/reach?limit=2&cursor="+first.Next, "user:agency", nil), http.StatusOK)
+	require.Len(t, second.Accounts, 1)
+	require.Equal(t, "a3", second.Accounts[0].ID)
+	require.Empty(t, second.Next)
+	require.Equal(t, first.At, second.At)
+
+	whole := ok[hostaccess.AccessReport](t, c.call("GET", "/v1/users/agency/reach", "user:agency", nil), http.StatusOK)
+	require.Len(t, whole.Accounts, 3)
+	require.Empty(t, whole.Next)
+
+	problem(t, c.call("GET", "/v1/users/agency/reach?limit=2", "user:mallory", nil), http.StatusForbidden, "forbidden")
+	problem(t, c.call("GET", "/v1/users/agency/reach?limit=1001", "user:agency", nil), http.StatusBadRequest, "invalid_argument")
+}

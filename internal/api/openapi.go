@@ -41,6 +41,14 @@ type param struct {
 	schema      obj
 }
 
+// pageParams are the query parameters of a paged listing of what.
+func pageParams(what string) []param {
+	return []param{
+		{name: "limit", description: "Page the answer: at most this many " + what + ", in id order (100 when only cursor is given). Without limit and cursor, all of them.", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxPageSize}},
+		{name: "cursor", description: "The next page of a paged listing: the previous page's next. Every page is read at the first page's revision (at).", schema: obj{"type": "string"}},
+	}
+}
+
 // schemaDoc is what a schema says beyond its Go type's shape.
 type schemaDoc struct {
 	description string

@@ -289,10 +289,11 @@ var routes = []route{
 	{wire.ReachOf, withActor, ScopeRead, (*server).reachOf, operation{
 		id:          "reachOf",
 		summary:     "What a person can reach",
-		description: "The actor must be that user, or service.",
+		description: "The actor must be that user, or service. With limit or cursor, a page of accounts (by id) with the products of those accounts; every page at the first page's revision (at).",
 		status:      http.StatusOK,
 		answer:      hostaccess.AccessReport{},
 		answerDoc:   "The report.",
+		query:       pageParams("accounts"),
 	}},
 	{wire.WhoCan, withActor, ScopeRead, (*server).whoCan, operation{
 		id:        "whoCan",
@@ -300,12 +301,10 @@ var routes = []route{
 		status:    http.StatusOK,
 		answer:    wire.HolderList{},
 		answerDoc: "The holders.",
-		query: []param{
+		query: append([]param{
 			{name: "resource", required: true, description: "TYPE:ID of an account or one of its products, groups or tags, e.g. product:acme/site.", schema: obj{"type": "string"}},
 			{name: "permission", required: true, description: "The permission, e.g. manage.", schema: obj{"type": "string"}},
-			{name: "limit", description: "Page the answer: at most this many holders, in user id order (100 when only cursor is given). Without limit and cursor, every holder.", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxPageSize}},
-			{name: "cursor", description: "The next page of a paged listing: the previous page's next. Every page is read at the first page's revision (at).", schema: obj{"type": "string"}},
-		},
+		}, pageParams("holders")...),
 	}},
 	{wire.WhyDenied, withActor, ScopeRead, (*server).whyDenied, operation{
 		id:          "whyDenied",

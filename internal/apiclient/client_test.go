@@ -178,6 +178,14 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/v1/accounts/acme/audit", query: "limit=10",
 		},
 		{
+			name: "reach, a page",
+			call: func(c *apiclient.Client) error {
+				_, err := c.ReachPage(ctx, "agency", "", 20)
+				return err
+			},
+			method: "GET", path: "/v1/users/agency/reach", query: "limit=20",
+		},
+		{
 			name: "who-can, a page",
 			call: func(c *apiclient.Client) error {
 				_, err := c.WhoCanPage(ctx, "account:acme", "pay_invoices", "abc", 50)

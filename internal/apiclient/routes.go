@@ -225,6 +225,17 @@ func (c *Client) WhyDenied(ctx context.Context, check hostaccess.Check) (hostacc
 	return out, c.do(ctx, call{endpoint: wire.WhyDenied, body: check}, &out)
 }
 
+// ReachPage is one page of ReachOf: at most limit accounts after cursor
+// (empty: the first page); the answer's Next is the following page's.
+func (c *Client) ReachPage(ctx context.Context, userID, cursor string, limit int) (hostaccess.AccessReport, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var out hostaccess.AccessReport
+	return out, c.do(ctx, call{endpoint: wire.ReachOf, args: []string{userID}, query: q}, &out)
+}
+
 // WhoCanPage is one page of WhoCan: at most limit holders after cursor
 // (empty: the first page); the answer's Next is the following page's.
 func (c *Client) WhoCanPage(ctx context.Context, resource, permission, cursor string, limit int) (wire.HolderList, error) {

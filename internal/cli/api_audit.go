@@ -46,10 +46,18 @@ func newAccountsCommand(streams Streams) *cobra.Command {
 
 func newReachCommand(streams Streams) *cobra.Command {
 	f := &apiFlags{}
-	return newAPILeaf("reach USER", "Show what USER can reach: accounts and manageable products (HTTP API)", cobra.ExactArgs(1), f,
+	var limit int
+	var cursor string
+	cmd := newAPILeaf("reach USER", "Show what USER can reach: accounts and manageable products (HTTP API)", cobra.ExactArgs(1), f,
 		func(cmd *cobra.Command, args []string) error {
 			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
-				report, err := client.ReachOf(ctx, args[0])
+				var report hostaccess.AccessReport
+				var err error
+				if limit > 0 || cursor != "" {
+					report, err = client.ReachPage(ctx, args[0], cursor, cmp.Or(limit, 100))
+				} else {
+					report, err = client.ReachOf(ctx, args[0])
+				}
 				if err != nil {
 					return err
 				}
@@ -64,9 +72,18 @@ func newReachCommand(streams Streams) *cobra.Command {
 				for _, p := range report.Products {
 					rows = append(rows, []string{"product:" + p, "manage"})
 				}
-				return printTable(streams.Out, []string{"RESOURCE", "ACCESS"}, rows)
+				if err := printTable(streams.Out, []string{"RESOURCE", "ACCESS"}, rows); err != nil {
+					return err
+				}
+				if report.Next != "" {
+					_, err = fmt.Fprintf(streams.Out, "next page: --cursor %s\n", report.Next)
+				}
+				return err
 			})
 		})
+	cmd.Flags().IntVar(&limit, "limit", 0, "page the answer: at most this many accounts (all when neither --limit nor --cursor)")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "the next page of a paged report, as the previous page printed it")
+	return cmd
 }
 
 func newRecipientsCommand(streams Streams) *cobra.Command {

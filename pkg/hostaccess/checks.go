@@ -33,6 +33,9 @@ type CheckOptions struct {
 	// API or seen by its watch are reflected without it (see
 	// pkg/freshness); pass it when the write went through another node.
 	AtLeastAsFresh string
+	// snapshot, when set, answers at exactly that revision: the pages of
+	// one listing (reach) read what the first page read.
+	snapshot *v1.ZedToken
 }
 
 func parseObject(kind, s string) (*v1.ObjectReference, error) {

@@ -35,6 +35,10 @@ func callerTokenError(err error) error {
 // about an account does not wait for the account's stored token (see
 // freshness.Tracker.Ask).
 func (s *Service) ask(ctx context.Context, resources []*v1.ObjectReference, opts CheckOptions, check func(context.Context, *v1.Consistency) (*v1.ZedToken, error)) error {
+	if opts.snapshot != nil {
+		_, err := check(ctx, atSnapshot(opts.snapshot))
+		return err
+	}
 	if s.fresh == nil {
 		_, err := check(ctx, fullyConsistent())
 		return err

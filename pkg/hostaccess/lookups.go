@@ -43,21 +43,30 @@ func (s *Service) lookupSubjectsWith(ctx context.Context, resource *v1.ObjectRef
 // lookupResources lists resources across accounts: no account's token
 // covers the others, so it stays fully consistent.
 func (s *Service) lookupResources(ctx context.Context, resourceType, permission string, sub *v1.SubjectReference) ([]string, error) {
+	ids, _, err := s.lookupResourcesWith(ctx, resourceType, permission, sub, fullyConsistent())
+	return ids, err
+}
+
+// lookupResourcesWith is lookupResources at the consistency given, with
+// the revision it was answered at (nil when nothing was found).
+func (s *Service) lookupResourcesWith(ctx context.Context, resourceType, permission string, sub *v1.SubjectReference, cons *v1.Consistency) ([]string, *v1.ZedToken, error) {
 	stream, err := s.client.LookupResources(ctx, &v1.LookupResourcesRequest{
-		ResourceObjectType: resourceType, Permission: permission, Subject: sub, Consistency: fullyConsistent(),
+		ResourceObjectType: resourceType, Permission: permission, Subject: sub, Consistency: cons,
 	})
 	if err != nil {
-		return nil, fromSpiceDB(err)
+		return nil, nil, fromSpiceDB(err)
 	}
 	var ids []string
+	var at *v1.ZedToken
 	err = streams.Each(stream, func(resp *v1.LookupResourcesResponse) {
+		at = resp.GetLookedUpAt()
 		if resp.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 			ids = append(ids, resp.GetResourceObjectId())
 		}
 	})
 	if err != nil {
-		return nil, fromSpiceDB(err)
+		return nil, nil, fromSpiceDB(err)
 	}
 	slices.Sort(ids)
-	return ids, nil
+	return ids, at, nil
 }

@@ -153,6 +153,11 @@ type AccessReport struct {
 	Accounts []AccountSummary `json:"accounts"`
 	// Products the person can manage, by id (ACCOUNT/NAME).
 	Products []string `json:"products"`
+	// Next is the cursor of the next page of a paged report (ReachPage);
+	// empty on the last page and when not paged.
+	Next string `json:"next,omitempty"`
+	// At is the revision every page of a paged report is read at.
+	At string `json:"at,omitempty"`
 }
 
 // ReachOf reports what a person can reach. Service identities may ask about

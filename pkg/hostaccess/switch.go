@@ -51,7 +51,21 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 	if err != nil {
 		return SwitchList{}, err
 	}
-	out := SwitchList{Accounts: []AccountSummary{}}
+	accounts, err := s.summaries(ctx, userID, ids, CheckOptions{})
+	if err != nil {
+		return SwitchList{}, err
+	}
+	out := SwitchList{Accounts: accounts}
+	if len(out.Accounts) == 1 {
+		out.Single = &out.Accounts[0]
+	}
+	return out, nil
+}
+
+// selfOrSystem lets a person ask about themselves, a service about anyone.
+// summaries are the switch-list lines of the accounts ids, for userID.
+func (s *Service) summaries(ctx context.Context, userID string, ids []string, opts CheckOptions) ([]AccountSummary, error) {
+	out := []AccountSummary{}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -63,15 +77,15 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 	}
 	var answers []Answer
 	for start := 0; start < len(checks); start += MaxBulkChecks {
-		part, err := s.CanAll(ctx, checks[start:min(start+MaxBulkChecks, len(checks))], CheckOptions{})
+		part, err := s.CanAll(ctx, checks[start:min(start+MaxBulkChecks, len(checks))], opts)
 		if err != nil {
-			return SwitchList{}, err
+			return nil, err
 		}
 		answers = append(answers, part...)
 	}
 	accounts, err := s.dir.GetAccounts(ctx, ids)
 	if err != nil {
-		return SwitchList{}, fromDirectory(err, "accounts")
+		return nil, fromDirectory(err, "accounts")
 	}
 	for i, id := range ids {
 		line := AccountSummary{ID: id, Name: accounts[id].Name}
@@ -94,15 +108,11 @@ func (s *Service) SwitchAccounts(ctx context.Context, actor Actor, userID string
 		default:
 			line.Summary = strings.Join(labels, ", ")
 		}
-		out.Accounts = append(out.Accounts, line)
-	}
-	if len(out.Accounts) == 1 {
-		out.Single = &out.Accounts[0]
+		out = append(out, line)
 	}
 	return out, nil
 }
 
-// selfOrSystem lets a person ask about themselves, a service about anyone.
 func selfOrSystem(actor Actor, userID string) error {
 	if err := actor.validate(); err != nil {
 		return err
