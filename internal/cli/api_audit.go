@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -72,17 +73,10 @@ func newReachCommand(streams Streams) *cobra.Command {
 				for _, p := range report.Products {
 					rows = append(rows, []string{"product:" + p, "manage"})
 				}
-				if err := printTable(streams.Out, []string{"RESOURCE", "ACCESS"}, rows); err != nil {
-					return err
-				}
-				if report.Next != "" {
-					_, err = fmt.Fprintf(streams.Out, "next page: --cursor %s\n", report.Next)
-				}
-				return err
+				return printPage(streams.Out, []string{"RESOURCE", "ACCESS"}, rows, report.Next)
 			})
 		})
-	cmd.Flags().IntVar(&limit, "limit", 0, "page the answer: at most this many accounts (all when neither --limit nor --cursor)")
-	cmd.Flags().StringVar(&cursor, "cursor", "", "the next page of a paged report, as the previous page printed it")
+	pageFlags(cmd, &limit, &cursor, "accounts")
 	return cmd
 }
 
@@ -148,17 +142,10 @@ func newWhoCanCommand(streams Streams) *cobra.Command {
 				for _, h := range page.Holders {
 					rows = append(rows, []string{h.Subject, orDash(strings.Join(h.Reasons, ", "))})
 				}
-				if err := printTable(streams.Out, []string{"SUBJECT", "THROUGH"}, rows); err != nil {
-					return err
-				}
-				if page.Next != "" {
-					_, err = fmt.Fprintf(streams.Out, "next page: --cursor %s\n", page.Next)
-				}
-				return err
+				return printPage(streams.Out, []string{"SUBJECT", "THROUGH"}, rows, page.Next)
 			})
 		})
-	cmd.Flags().IntVar(&limit, "limit", 0, "page the answer: at most this many holders (all when neither --limit nor --cursor)")
-	cmd.Flags().StringVar(&cursor, "cursor", "", "the next page of a paged listing, as the previous page printed it")
+	pageFlags(cmd, &limit, &cursor, "holders")
 	cmd.Example = `  hostaccess who-can product:acme/shop manage --actor service
   hostaccess who-can account:acme pay_invoices --actor user:alice`
 	return cmd
@@ -223,4 +210,22 @@ func newWhyDeniedCommand(streams Streams) *cobra.Command {
 		})
 	cmd.Example = `  hostaccess why-denied product:acme/shop manage user:dave --actor user:alice`
 	return cmd
+}
+
+// pageFlags registers --limit and --cursor of a paged listing of what.
+func pageFlags(cmd *cobra.Command, limit *int, cursor *string, what string) {
+	cmd.Flags().IntVar(limit, "limit", 0, "page the answer: at most this many "+what+" (all when neither --limit nor --cursor)")
+	cmd.Flags().StringVar(cursor, "cursor", "", "the next page of a paged listing, as the previous page printed it")
+}
+
+// printPage prints a page's table, then how to ask for the next one.
+func printPage(w io.Writer, header []string, rows [][]string, next string) error {
+	if err := printTable(w, header, rows); err != nil {
+		return err
+	}
+	if next == "" {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "next page: --cursor %s\n", next)
+	return err
 }

@@ -51,12 +51,7 @@ func (s *Service) ReachPage(ctx context.Context, actor Actor, userID, cursor str
 	if at == nil {
 		at = cons.GetAtExactSnapshot() // nothing found: the page still names its revision
 	}
-	start, _ := slices.BinarySearch(ids, after.After)
-	if start < len(ids) && ids[start] == after.After {
-		start++
-	}
-	end := min(start+limit, len(ids))
-	page := ids[start:end]
+	page, more := pageAfter(ids, after.After, limit)
 	out := AccessReport{UserID: userID, Products: []string{}, At: at.GetToken()}
 	if at == nil {
 		out.Accounts = []AccountSummary{}
@@ -76,8 +71,8 @@ func (s *Service) ReachPage(ctx context.Context, actor Actor, userID, cursor str
 			}
 		}
 	}
-	if end < len(ids) {
-		out.Next = encodeCursor(pageCursor{Resource: who, Permission: reachQuestion, At: at.GetToken(), After: ids[end-1]})
+	if more {
+		out.Next = encodeCursor(pageCursor{Resource: who, Permission: reachQuestion, At: at.GetToken(), After: page[len(page)-1]})
 	}
 	return out, nil
 }

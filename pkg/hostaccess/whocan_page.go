@@ -73,20 +73,27 @@ func (s *Service) WhoCanPage(ctx context.Context, actor Actor, resource, permiss
 	if err != nil {
 		return HolderPage{}, cursorError(cursor, err)
 	}
-	start, _ := slices.BinarySearch(ids, after.After)
-	if start < len(ids) && ids[start] == after.After {
-		start++
-	}
-	end := min(start+limit, len(ids))
-	holders, err := s.explainHolders(ctx, rels, res, permission, ids[start:end])
+	ids, more := pageAfter(ids, after.After, limit)
+	holders, err := s.explainHolders(ctx, rels, res, permission, ids)
 	if err != nil {
 		return HolderPage{}, err
 	}
 	page := HolderPage{Holders: holders, At: at.GetToken()}
-	if end < len(ids) {
-		page.Next = encodeCursor(pageCursor{Resource: resource, Permission: permission, At: at.GetToken(), After: ids[end-1]})
+	if more {
+		page.Next = encodeCursor(pageCursor{Resource: resource, Permission: permission, At: at.GetToken(), After: ids[len(ids)-1]})
 	}
 	return page, nil
+}
+
+// pageAfter is the page of sorted ids that follows after ("" for the
+// first): at most limit of them, and whether more follow.
+func pageAfter(ids []string, after string, limit int) (page []string, more bool) {
+	start, found := slices.BinarySearch(ids, after)
+	if found {
+		start++
+	}
+	end := min(start+limit, len(ids))
+	return ids[start:end], end < len(ids)
 }
 
 func encodeCursor(c pageCursor) string {
