@@ -266,6 +266,37 @@ func (e *Env) workloads(ctx context.Context) error {
 		e.add(s)
 	}
 
+	// Audit, paged: WhoCanPage through the product with the most managers,
+	// a few holders a page, each page at the first page's revision.
+	if big := mostManaged(p); big.a != nil {
+		want := p.Managers(big.a, big.pr, p.Now)
+		slices.Sort(want) // pages come in user id order
+		const perPage = 2
+		resource := "product:" + big.a.ID + "/" + big.pr.Name
+		var got []string
+		cursor := ""
+		s := measure(ctx, "audit WhoCanPage(product, manage)", "service", 1, d, 0, func(ctx context.Context, i int) error {
+			page, err := e.Service.WhoCanPage(ctx, hostaccess.System("bench"), resource, "manage", cursor, perPage)
+			if err != nil {
+				return err
+			}
+			for _, h := range page.Holders {
+				got = append(got, h.Subject)
+			}
+			if cursor = page.Next; cursor == "" { // a listing ends: check it, start again
+				if slices.Equal(got, want) {
+					e.v.ok()
+				} else {
+					e.v.fail(fmt.Sprintf("WhoCanPage %s manage, %d a page: got %v, expected %v", resource, perPage, got, want))
+				}
+				got = nil
+			}
+			return nil
+		})
+		s.Note = fmt.Sprintf("%s: %d holders, %d a page", resource, len(want), perPage)
+		e.add(s)
+	}
+
 	if !e.cfg.SkipFlows {
 		if err := e.pagesUnderChanges(ctx, pages[:max(1, min(pc.Count, 50))]); err != nil {
 			return err
@@ -311,4 +342,20 @@ func (e *Env) lookupProducts(ctx context.Context, u string) ([]string, error) {
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
+}
+
+// mostManaged is the product with the most managers (holders of manage).
+func mostManaged(p *Provider) (best struct {
+	a  *Account
+	pr Product
+}) {
+	n := -1
+	for _, a := range p.Accounts {
+		for _, pr := range a.Products {
+			if m := len(p.Managers(a, pr, p.Now)); m > n {
+				n, best.a, best.pr = m, a, pr
+			}
+		}
+	}
+	return best
 }
