@@ -150,6 +150,7 @@ func (s *server) wrap(rt route) http.Handler {
 		var actor hostaccess.Actor
 		if rt.access != public {
 			caller, ok := s.authenticate(r)
+			noteCaller(r, caller.name, nil)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hostaccess"`)
 				writeProblem(w, wire.CodeUnauthenticated, problemKinds[wire.CodeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
@@ -166,6 +167,7 @@ func (s *server) wrap(rt route) http.Handler {
 					s.writeError(w, r, err)
 					return
 				}
+				noteCaller(r, caller.name, &actor)
 			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
 // unmatchedRoute labels a request that matched no route (404, 405, a path
@@ -49,6 +52,10 @@ func observed(s *server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		// The route's handler (wrap) notes the key name and the actor kind
+		// as it authenticates: they are not worked out a second time here.
+		note := &callerNote{actor: actorNone}
+		r = r.WithContext(context.WithValue(r.Context(), callerNoteKey{}, note))
 		// The routes' mux sets the pattern of the route it serves; clear
 		// the one a mux in front of this handler set ("/v1/").
 		r.Pattern = ""
@@ -62,7 +69,12 @@ func observed(s *server) http.Handler {
 		}
 		method := methodLabel(r.Method)
 		status := rec.statusCode()
-		key, actor := s.caller(r, rt, matched)
+		key, actor := note.key, note.actor
+		if !matched { // no route ran to authenticate: name the key for the log
+			if caller, ok := s.authenticate(r); ok {
+				key = caller.name
+			}
+		}
 
 		apiRequests.WithLabelValues(method, routeLabel, strconv.Itoa(status)).Inc()
 		apiDuration.WithLabelValues(method, routeLabel).Observe(elapsed.Seconds())
@@ -76,28 +88,26 @@ func observed(s *server) http.Handler {
 	})
 }
 
-// caller is the name of the API key the request carries ("" for none or an
-// unknown one) and the kind of actor it names, as the route read them.
-// The answer has been written: a key set rotated meanwhile may name
-// another key, or none.
-func (s *server) caller(r *http.Request, rt route, matched bool) (key, actor string) {
-	actor = actorNone
-	if matched && rt.access == public {
-		return "", actor
-	}
-	caller, ok := s.authenticate(r)
+// callerNote is what the request log says of the caller: the name of the
+// API key ("" for none or an unknown one) and the kind of actor named.
+type callerNote struct{ key, actor string }
+
+type callerNoteKey struct{}
+
+// noteCaller records, for the request log, what wrap learnt of the caller.
+func noteCaller(r *http.Request, key string, actor *hostaccess.Actor) {
+	note, ok := r.Context().Value(callerNoteKey{}).(*callerNote)
 	if !ok {
-		return "", actor
+		return
 	}
-	if matched && rt.access == withActor {
-		if a, err := parseActor(r.Header.Get(ActorHeader), caller.name); err == nil {
-			actor = actorUser
-			if a.Service != "" {
-				actor = actorService
-			}
-		}
+	note.key = key
+	switch {
+	case actor == nil:
+	case actor.Service != "":
+		note.actor = actorService
+	default:
+		note.actor = actorUser
 	}
-	return caller.name, actor
 }
 
 // methodLabel keeps the method label to the methods HTTP defines: a client
