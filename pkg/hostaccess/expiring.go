@@ -1,7 +1,9 @@
 package hostaccess
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -52,23 +54,25 @@ func (s *Service) Expiring(ctx context.Context, actor Actor, accountID string, d
 	until := now.Add(time.Duration(days) * 24 * time.Hour)
 	out := ExpiringAccess{AccountID: accountID, Until: until, Members: []ExpiringMember{}, Invitations: []Invitation{}}
 
-	var ending []string
+	ending := map[string]Access{}
 	for _, id := range st.members() {
 		if a := st.accessOf(id); !st.isOwner(id) && a.ExpiresAt != nil && !a.ExpiresAt.After(until) {
-			ending = append(ending, id)
+			ending[id] = a
 		}
 	}
-	people, err := s.dir.GetPeople(ctx, ending)
+	people, err := s.dir.GetPeople(ctx, slices.Collect(maps.Keys(ending)))
 	if err != nil {
 		return ExpiringAccess{}, fromDirectory(err, "people of "+accountID)
 	}
-	for _, id := range ending {
-		a, p := st.accessOf(id), people[id]
+	for id, a := range ending {
+		p := people[id]
 		out.Members = append(out.Members, ExpiringMember{
 			UserID: id, Email: p.Email, DisplayName: p.DisplayName, ExpiresAt: *a.ExpiresAt, Summary: a.Summary(),
 		})
 	}
-	slices.SortStableFunc(out.Members, func(a, b ExpiringMember) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	slices.SortFunc(out.Members, func(a, b ExpiringMember) int {
+		return cmp.Or(a.ExpiresAt.Compare(b.ExpiresAt), cmp.Compare(a.UserID, b.UserID))
+	})
 
 	invs, err := s.listedInvitations(ctx, st, now)
 	if err != nil {
