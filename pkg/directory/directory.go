@@ -118,12 +118,32 @@ type AuditEntry struct {
 	// Recovery holds the directory steps that finish (or undo) the flow,
 	// as the domain layer encodes them.
 	Recovery json.RawMessage
+	// Chain is the entry's position in the evidence chain (chain.go), and
+	// PrevHash and Hash its links: set by the store when the entry is
+	// sealed, that is when its outcome is final; zero for an intent.
+	Chain    int64
+	PrevHash []byte
+	Hash     []byte
 }
 
-// AuditFilter selects audit entries, newest first.
+// AuditFilter selects audit entries, newest first. Every field set must
+// match.
 type AuditFilter struct {
-	AccountID string // required
-	BeforeSeq int64  // only entries with Seq < BeforeSeq; 0 for the newest
+	AccountID string    // one account's entries; "" for every account
+	Actor     string    // who made the change: "user:alice"
+	Flow      string    // through which flow: "set_access"
+	Target    string    // what it was about: "user:carol"
+	Since     time.Time // only entries at or after this time
+	Until     time.Time // only entries before this time
+	BeforeSeq int64     // only entries with Seq < BeforeSeq; 0 for the newest
+	Limit     int       // at most this many; 0 means 100
+}
+
+// ChainFilter selects sealed entries in chain order, for the feed and the
+// export.
+type ChainFilter struct {
+	After     int64  // only positions above this one; 0 from the start
+	AccountID string // one account's entries; "" for all
 	Limit     int    // at most this many; 0 means 100
 }
 
@@ -187,6 +207,19 @@ type Audit interface {
 	// ListAuditIntents lists unsettled intents recorded before the given
 	// time, across all accounts, oldest first, at most limit (0: 100).
 	ListAuditIntents(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)
+
+	// AppendAudit and SettleAudit seal every entry whose outcome becomes
+	// final into the chain (chain.go), in the same write.
+
+	// ListChain lists sealed entries in chain order.
+	ListChain(ctx context.Context, f ChainFilter) ([]AuditEntry, error)
+	// Chain returns where the stored chain starts and ends.
+	Chain(ctx context.Context) (ChainState, error)
+	// PruneAudit removes sealed entries older than before, oldest first in
+	// chain order, stopping at the first that is not older, and makes the
+	// last one removed the chain's anchor. Intents are never removed. It
+	// returns how many entries it removed.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
 }
 
 // Freshness stores each account's freshness token: the ZedToken of the
@@ -210,6 +243,9 @@ type Snapshot struct {
 	Invitations []Invitation
 	Contacts    []Contact
 	Audit       []AuditEntry
+	// Chain is the audit chain's anchor and head, kept so that the copy
+	// verifies as the original did.
+	Chain ChainState
 }
 
 // Backup exports and imports the whole directory.

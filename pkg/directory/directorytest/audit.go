@@ -124,12 +124,34 @@ func testListAuditDefaultLimit(t *testing.T, s directory.Store) {
 	require.Equal(t, last, list[0].Seq)
 }
 
-func testListAuditRequiresAccount(t *testing.T, s directory.Store) {
+// Every filter narrows the list, and an empty account means every account.
+func testListAuditFilters(t *testing.T, s directory.Store) {
 	ctx := t.Context()
-	_, err := s.AppendAudit(ctx, directory.AuditEntry{Time: now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"})
-	require.NoError(t, err)
-	_, err = s.ListAudit(ctx, directory.AuditFilter{})
-	require.Error(t, err)
+	t0 := now().Add(-time.Hour)
+	add := func(minute int, account, actor, flow, target string) directory.AuditEntry {
+		e, err := s.AppendAudit(ctx, directory.AuditEntry{
+			Time: t0.Add(time.Duration(minute) * time.Minute), Actor: actor, Flow: flow, AccountID: account, Target: target,
+		})
+		require.NoError(t, err)
+		return e
+	}
+	a := add(0, "acme", "user:alice", "invite", "invitation:acme/x1")
+	b := add(1, "other", "user:alice", "set_access", "user:carol")
+	c := add(2, "acme", "user:bob", "set_access", "user:carol")
+	d := add(3, "acme", "service:billing", "remove_member", "user:dave")
+
+	list := func(f directory.AuditFilter) []directory.AuditEntry {
+		got, err := s.ListAudit(ctx, f)
+		require.NoError(t, err)
+		return got
+	}
+	requireAudits(t, []directory.AuditEntry{d, c, b, a}, list(directory.AuditFilter{}))
+	requireAudits(t, []directory.AuditEntry{b, a}, list(directory.AuditFilter{Actor: "user:alice"}))
+	requireAudits(t, []directory.AuditEntry{c}, list(directory.AuditFilter{AccountID: "acme", Flow: "set_access"}))
+	requireAudits(t, []directory.AuditEntry{c, b}, list(directory.AuditFilter{Target: "user:carol"}))
+	requireAudits(t, []directory.AuditEntry{c, b}, list(directory.AuditFilter{Since: b.Time, Until: d.Time}))
+	requireAudits(t, []directory.AuditEntry{b}, list(directory.AuditFilter{Target: "user:carol", BeforeSeq: c.Seq}))
+	require.Empty(t, list(directory.AuditFilter{AccountID: "acme", Actor: "user:nobody"}))
 }
 
 // An entry's outcome: applied when none is given, kept when one is, refused

@@ -68,6 +68,9 @@ func requireAudit(t *testing.T, want, got directory.AuditEntry) {
 	requireJSON(t, want.Recovery, got.Recovery, "Recovery")
 	want.Time, want.Before, want.After, want.Recovery = time.Time{}, nil, nil, nil
 	got.Time, got.Before, got.After, got.Recovery = time.Time{}, nil, nil, nil
+	// The chain's fields are the store's, checked by the chain's own tests.
+	want.Chain, want.PrevHash, want.Hash = 0, nil, nil
+	got.Chain, got.PrevHash, got.Hash = 0, nil, nil
 	require.Equal(t, want, got)
 }
 

@@ -48,7 +48,11 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) directory.Store) {
 		{"ListAudit", testListAudit},
 		{"ListAuditPaging", testListAuditPaging},
 		{"ListAuditDefaultLimit", testListAuditDefaultLimit},
-		{"ListAuditRequiresAccount", testListAuditRequiresAccount},
+		{"ListAuditFilters", testListAuditFilters},
+		{"AuditChainSeals", testAuditChainSeals},
+		{"AuditChainConcurrent", testAuditChainConcurrent},
+		{"AuditChainAccount", testAuditChainAccount},
+		{"PruneAudit", testPruneAudit},
 		{"CopiesNotAliases", testCopiesNotAliases},
 		{"AuditOutcome", testAuditOutcome},
 		{"AuditRecoveryJSON", testAuditRecoveryJSON},
@@ -76,6 +80,9 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) directory.Store) {
 	}{
 		{"BackupRoundTrip", testBackupRoundTrip},
 		{"ImportAllNotEmpty", testImportAllNotEmpty},
+		{"AuditChainDetectsEdit", testAuditChainDetectsEdit},
+		{"AuditChainDetectsDelete", testAuditChainDetectsDelete},
+		{"AuditChainBackup", testAuditChainBackup},
 	}
 	for _, tc := range multi {
 		t.Run(tc.name, func(t *testing.T) {

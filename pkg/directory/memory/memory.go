@@ -5,7 +5,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,8 +29,9 @@ type Store struct {
 	invByHash   map[string]string // string(TokenHash) -> invitation id
 	contacts    map[string]directory.Contact
 	audit       []directory.AuditEntry // in Seq order
-	lastSeq     int64                  // the highest Seq handed out or imported
-	freshness   map[string]string      // scope -> ZedToken
+	chain       directory.ChainState
+	lastSeq     int64             // the highest Seq handed out or imported
+	freshness   map[string]string // scope -> ZedToken
 }
 
 // New returns an empty store.
@@ -269,14 +269,29 @@ func (s *Store) AppendAudit(_ context.Context, e directory.AuditEntry) (director
 	e = cloneAudit(e)
 	s.lastSeq++
 	e.Seq = s.lastSeq
+	e.Chain, e.PrevHash, e.Hash = 0, nil, nil
+	if e.Outcome.Final() {
+		var err error
+		if e, err = s.seal(e); err != nil {
+			return directory.AuditEntry{}, fmt.Errorf("append audit entry for %q: %w", e.AccountID, err)
+		}
+	}
 	s.audit = append(s.audit, e)
 	return cloneAudit(e), nil
 }
 
-func (s *Store) ListAudit(_ context.Context, f directory.AuditFilter) ([]directory.AuditEntry, error) {
-	if f.AccountID == "" {
-		return nil, errors.New("list audit: account id required")
+// seal links e to the chain's head and makes it the head; the caller holds
+// the lock.
+func (s *Store) seal(e directory.AuditEntry) (directory.AuditEntry, error) {
+	e, err := directory.Seal(s.chain.Head, e)
+	if err != nil {
+		return directory.AuditEntry{}, err
 	}
+	s.chain.Head = directory.ChainLink{Seq: e.Chain, Hash: slices.Clone(e.Hash)}
+	return e, nil
+}
+
+func (s *Store) ListAudit(_ context.Context, f directory.AuditFilter) ([]directory.AuditEntry, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultAuditLimit
@@ -286,12 +301,79 @@ func (s *Store) ListAudit(_ context.Context, f directory.AuditFilter) ([]directo
 	var out []directory.AuditEntry
 	for i := len(s.audit) - 1; i >= 0 && len(out) < limit; i-- {
 		e := s.audit[i]
-		if e.AccountID != f.AccountID || (f.BeforeSeq > 0 && e.Seq >= f.BeforeSeq) {
+		if !matches(f, e) {
 			continue
 		}
 		out = append(out, cloneAudit(e))
 	}
 	return out, nil
+}
+
+func matches(f directory.AuditFilter, e directory.AuditEntry) bool {
+	return (f.AccountID == "" || e.AccountID == f.AccountID) &&
+		(f.Actor == "" || e.Actor == f.Actor) &&
+		(f.Flow == "" || e.Flow == f.Flow) &&
+		(f.Target == "" || e.Target == f.Target) &&
+		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
+		(f.Until.IsZero() || e.Time.Before(f.Until)) &&
+		(f.BeforeSeq <= 0 || e.Seq < f.BeforeSeq)
+}
+
+// ListChain scans the log in Seq order and sorts what it finds by chain
+// position: entries settle out of Seq order.
+func (s *Store) ListChain(_ context.Context, f directory.ChainFilter) ([]directory.AuditEntry, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []directory.AuditEntry
+	for _, e := range s.audit {
+		if e.Chain > f.After && (f.AccountID == "" || e.AccountID == f.AccountID) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b directory.AuditEntry) int { return cmp.Compare(a.Chain, b.Chain) })
+	out = out[:min(limit, len(out))]
+	for i := range out {
+		out[i] = cloneAudit(out[i])
+	}
+	return out, nil
+}
+
+func (s *Store) Chain(context.Context) (directory.ChainState, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return cloneChain(s.chain), nil
+}
+
+func (s *Store) PruneAudit(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sealed []directory.AuditEntry
+	for _, e := range s.audit {
+		if e.Chain > 0 {
+			sealed = append(sealed, e)
+		}
+	}
+	slices.SortFunc(sealed, func(a, b directory.AuditEntry) int { return cmp.Compare(a.Chain, b.Chain) })
+	gone := map[int64]bool{}
+	for _, e := range sealed {
+		if !e.Time.Before(before) {
+			break
+		}
+		gone[e.Seq] = true
+		s.chain.Anchor = directory.ChainLink{Seq: e.Chain, Hash: slices.Clone(e.Hash)}
+	}
+	s.audit = slices.DeleteFunc(s.audit, func(e directory.AuditEntry) bool { return gone[e.Seq] })
+	return len(gone), nil
+}
+
+func cloneChain(c directory.ChainState) directory.ChainState {
+	c.Anchor.Hash = slices.Clone(c.Anchor.Hash)
+	c.Head.Hash = slices.Clone(c.Head.Hash)
+	return c
 }
 
 // SettleAudit is a compare-and-set under the store's lock.
@@ -311,10 +393,21 @@ func (s *Store) SettleAudit(_ context.Context, seq int64, from, to directory.Aud
 	if e.Outcome != from {
 		return fmt.Errorf("audit entry %d is %s, not %s: %w", seq, e.Outcome, from, directory.ErrConflict)
 	}
-	e.Outcome = to
-	if zedToken != "" {
-		e.ZedToken = zedToken
+	if e.Chain > 0 {
+		return fmt.Errorf("audit entry %d is sealed: %w", seq, directory.ErrConflict)
 	}
+	settled := *e
+	settled.Outcome = to
+	if zedToken != "" {
+		settled.ZedToken = zedToken
+	}
+	if to.Final() {
+		var err error
+		if settled, err = s.seal(settled); err != nil {
+			return fmt.Errorf("audit entry %d: settle %s: %w", seq, to, err)
+		}
+	}
+	*e = settled
 	return nil
 }
 
@@ -363,6 +456,7 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 	for _, e := range s.audit {
 		snap.Audit = append(snap.Audit, cloneAudit(e))
 	}
+	snap.Chain = cloneChain(s.chain)
 	return snap, nil
 }
 
@@ -371,7 +465,7 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.audit) > 0 {
+	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.audit) > 0 || s.chain.Head.Seq > 0 {
 		return fmt.Errorf("import: the directory is not empty: %w", directory.ErrConflict)
 	}
 
@@ -430,6 +524,7 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 
 	s.accounts, s.people, s.invitations, s.invByHash, s.contacts = accounts, people, invitations, invByHash, contacts
 	s.audit = audit
+	s.chain = cloneChain(snap.Chain)
 	if n := len(audit); n > 0 {
 		s.lastSeq = max(s.lastSeq, audit[n-1].Seq)
 	}
@@ -476,6 +571,8 @@ func cloneAudit(e directory.AuditEntry) directory.AuditEntry {
 	e.Before = slices.Clone(e.Before)
 	e.After = slices.Clone(e.After)
 	e.Recovery = slices.Clone(e.Recovery)
+	e.PrevHash = slices.Clone(e.PrevHash)
+	e.Hash = slices.Clone(e.Hash)
 	return e
 }
 

@@ -39,6 +39,10 @@ func (s *Store) ExportAll(ctx context.Context) (directory.Snapshot, error) {
 			`SELECT `+auditColumns+` FROM hostaccess.audit ORDER BY seq`); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
+		if err := tx.QueryRow(ctx, `SELECT anchor_seq, anchor_hash, head_seq, head_hash FROM hostaccess.audit_chain WHERE id = 1`).
+			Scan(&snap.Chain.Anchor.Seq, &snap.Chain.Anchor.Hash, &snap.Chain.Head.Seq, &snap.Chain.Head.Hash); err != nil {
+			return fmt.Errorf("audit chain: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -72,7 +76,8 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 			EXISTS (SELECT 1 FROM hostaccess.people) OR
 			EXISTS (SELECT 1 FROM hostaccess.invitations) OR
 			EXISTS (SELECT 1 FROM hostaccess.contacts) OR
-			EXISTS (SELECT 1 FROM hostaccess.audit)`).Scan(&used); err != nil {
+			EXISTS (SELECT 1 FROM hostaccess.audit) OR
+			EXISTS (SELECT 1 FROM hostaccess.audit_chain WHERE head_seq > 0)`).Scan(&used); err != nil {
 			return err
 		}
 		if used {
@@ -105,10 +110,12 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 		}
 		for _, e := range audit {
 			b.queue(`INSERT INTO hostaccess.audit (`+auditColumns+`)`+override+`
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 				e.Seq, e.Time, e.Actor, e.Flow, e.AccountID, e.Target, jsonArg(e.Before), jsonArg(e.After), e.ZedToken,
-				string(e.Outcome), e.Operation, jsonArg(e.Recovery))
+				string(e.Outcome), e.Operation, jsonArg(e.Recovery), chainArg(e.Chain), e.PrevHash, e.Hash)
 		}
+		b.queue(`UPDATE hostaccess.audit_chain SET anchor_seq = $1, anchor_hash = $2, head_seq = $3, head_hash = $4 WHERE id = 1`,
+			snap.Chain.Anchor.Seq, snap.Chain.Anchor.Hash, snap.Chain.Head.Seq, snap.Chain.Head.Hash)
 		if err := b.flush(); err != nil {
 			return err
 		}

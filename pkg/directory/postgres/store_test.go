@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -151,6 +152,8 @@ func TestImportAllNeverMovesSequenceBack(t *testing.T) {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, `DELETE FROM hostaccess.audit`)
 	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `UPDATE hostaccess.audit_chain SET head_seq = 0, head_hash = NULL`)
+	require.NoError(t, err)
 
 	require.NoError(t, s.ImportAll(ctx, directory.Snapshot{Audit: []directory.AuditEntry{
 		{Seq: 2, Time: time.Now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"},
@@ -158,4 +161,37 @@ func TestImportAllNeverMovesSequenceBack(t *testing.T) {
 	e, err := s.AppendAudit(ctx, directory.AuditEntry{Time: time.Now(), Actor: "user:alice", Flow: "invite", AccountID: "acme"})
 	require.NoError(t, err)
 	require.Greater(t, e.Seq, last)
+}
+
+// The chain detects what someone with access to the database does to the
+// audit table by hand: an entry edited in place, another deleted.
+func TestAuditChainDetectsTamperingInTheDatabase(t *testing.T) {
+	uri := testutil.PostgresDatabase(t)
+	s := openMigrated(t, uri, postgres.Postgres)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	ctx := t.Context()
+	for i := range 5 {
+		_, err := s.AppendAudit(ctx, directory.AuditEntry{Time: time.Now(), Actor: "user:alice", Flow: "set_access",
+			AccountID: "acme", Target: "user:u" + strconv.Itoa(i), After: []byte(`{"rights": ["billing"]}`)})
+		require.NoError(t, err)
+	}
+	r, err := directory.Verify(ctx, s)
+	require.NoError(t, err)
+	require.True(t, r.OK(), "%+v", r.Problems)
+
+	conn, err := pgx.Connect(ctx, uri)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `UPDATE hostaccess.audit SET after_state = '{"rights": ["security"]}' WHERE chain_seq = 2`)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `DELETE FROM hostaccess.audit WHERE chain_seq = 4`)
+	require.NoError(t, err)
+
+	r, err = directory.Verify(ctx, s)
+	require.NoError(t, err)
+	require.Len(t, r.Problems, 2, "%+v", r.Problems)
+	require.Equal(t, int64(2), r.Problems[0].Chain)
+	require.Contains(t, r.Problems[0].Reason, "edited")
+	require.Equal(t, int64(4), r.Problems[1].Chain)
+	require.Contains(t, r.Problems[1].Reason, "missing")
 }
