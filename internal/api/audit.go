@@ -3,29 +3,72 @@ package api
 import (
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/hostaccess/hostaccess/internal/wire"
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-// maxAuditLimit bounds one page of the audit log.
-const maxAuditLimit = 1000
-
 func (s *server) auditLog(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	before, err := queryInt(r, "before", 0, math.MaxInt64)
+	q, err := auditQuery(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	limit, err := queryInt(r, "limit", 1, maxAuditLimit)
+	q.AccountID = r.PathValue("account")
+	return s.auditEntries(r, actor, q)
+}
+
+// auditSearch is the log across accounts, for services.
+func (s *server) auditSearch(r *http.Request, actor hostaccess.Actor) (int, any, error) {
+	q, err := auditQuery(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	entries, err := s.svc.AuditLog(r.Context(), actor, r.PathValue("account"), before, int(limit))
+	return s.auditEntries(r, actor, q)
+}
+
+func (s *server) auditEntries(r *http.Request, actor hostaccess.Actor, q hostaccess.AuditQuery) (int, any, error) {
+	entries, err := s.svc.AuditLog(r.Context(), actor, q)
 	if err != nil {
 		return 0, nil, err
 	}
-	out := wire.AuditEntries{Entries: orEmpty(entries)}
-	return http.StatusOK, out, nil
+	return http.StatusOK, wire.AuditEntries{Entries: orEmpty(entries)}, nil
+}
+
+// auditQuery reads the log's filters: actor, flow, target, since and until
+// (RFC 3339), before and limit.
+func auditQuery(r *http.Request) (hostaccess.AuditQuery, error) {
+	v := r.URL.Query()
+	q := hostaccess.AuditQuery{Actor: v.Get("actor"), Flow: v.Get("flow"), Target: v.Get("target")}
+	var err error
+	if q.BeforeSeq, err = queryInt(r, "before", 0, math.MaxInt64); err != nil {
+		return q, err
+	}
+	limit, err := queryInt(r, "limit", 1, hostaccess.MaxAuditLimit)
+	if err != nil {
+		return q, err
+	}
+	q.Limit = int(limit)
+	if q.Since, err = queryTime(r, "since"); err != nil {
+		return q, err
+	}
+	if q.Until, err = queryTime(r, "until"); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// queryTime reads an optional RFC 3339 time query parameter.
+func queryTime(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, invalidArgument("query parameter %s=%q: want an RFC 3339 time, e.g. 2026-12-01T00:00:00Z", name, v)
+	}
+	return t, nil
 }
 
 func (s *server) whoCan(r *http.Request, actor hostaccess.Actor) (int, any, error) {

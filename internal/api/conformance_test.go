@@ -37,6 +37,11 @@ func requireDocumented(t *testing.T, req *http.Request, status int, header http.
 	t.Helper()
 	v, err := documentValidator()
 	require.NoError(t, err, "the OpenAPI document does not load in libopenapi")
+	if status == http.StatusOK && header.Get("Content-Type") == mediaJSONLines {
+		// libopenapi reads a body as one JSON value; the export's lines
+		// are decoded one by one, strictly, by its tests (exportLines).
+		return
+	}
 	resp := &http.Response{StatusCode: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
 	ok, errs := v.ValidateHttpResponse(req, resp)
 	if ok {

@@ -74,6 +74,11 @@ func codeOf(err error) string {
 // are logged with their cause and answered with a generic detail: a client
 // never sees the inside of the engine or the directory.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	writeProblem(w, s.problemFor(r, err))
+}
+
+// problemFor is the problem answering err, logged as its kind needs.
+func (s *server) problemFor(r *http.Request, err error) wire.Problem {
 	code := codeOf(err)
 	kind, ok := problemKinds[code]
 	if !ok {
@@ -104,14 +109,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			s.log.Warn("unavailable", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 		}
 	}
-	writeProblem(w, code, kind, detail)
+	return newProblem(code, kind, detail)
 }
 
-func writeProblem(w http.ResponseWriter, code string, kind problemKind, detail string) {
+func newProblem(code string, kind problemKind, detail string) wire.Problem {
+	return wire.Problem{Type: wire.ProblemTypeBase + code, Title: kind.title, Status: kind.status, Detail: detail, Code: code}
+}
+
+func writeProblem(w http.ResponseWriter, p wire.Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(kind.status)
-	_ = json.NewEncoder(w).Encode(wire.Problem{
-		Type: wire.ProblemTypeBase + code, Title: kind.title, Status: kind.status, Detail: detail, Code: code,
-	})
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
 }

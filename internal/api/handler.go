@@ -77,8 +77,8 @@ func NewHandlerWithKeys(svc *hostaccess.Service, keys *Keyring, logger *zap.Logg
 // method or without its body).
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p != cleanPath(p) {
-		writeProblem(w, hostaccess.CodeInvalidArgument, problemKinds[hostaccess.CodeInvalidArgument],
-			fmt.Sprintf("path %s is not canonical: no empty, . or .. segments", strconv.Quote(p)))
+		writeProblem(w, newProblem(hostaccess.CodeInvalidArgument, problemKinds[hostaccess.CodeInvalidArgument],
+			fmt.Sprintf("path %s is not canonical: no empty, . or .. segments", strconv.Quote(p))))
 		return
 	}
 	h, _ := s.mux.Handler(r)
@@ -93,10 +93,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", probe.header.Get("Allow"))
-		writeProblem(w, wire.CodeMethodNotAllowed, problemKinds[wire.CodeMethodNotAllowed], r.Method+" is not allowed on "+r.URL.Path)
+		writeProblem(w, newProblem(wire.CodeMethodNotAllowed, problemKinds[wire.CodeMethodNotAllowed], r.Method+" is not allowed on "+r.URL.Path))
 		return
 	}
-	writeProblem(w, hostaccess.CodeNotFound, problemKinds[hostaccess.CodeNotFound], "no route "+r.Method+" "+r.URL.Path)
+	writeProblem(w, newProblem(hostaccess.CodeNotFound, problemKinds[hostaccess.CodeNotFound], "no route "+r.Method+" "+r.URL.Path))
 }
 
 // cleanPath is p as ServeMux cleans it: rooted, no empty, "." or ".."
@@ -153,7 +153,7 @@ func (s *server) wrap(rt route) http.Handler {
 			noteCaller(r, caller.name, nil)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hostaccess"`)
-				writeProblem(w, wire.CodeUnauthenticated, problemKinds[wire.CodeUnauthenticated], "send a configured API key as Authorization: Bearer <key>")
+				writeProblem(w, newProblem(wire.CodeUnauthenticated, problemKinds[wire.CodeUnauthenticated], "send a configured API key as Authorization: Bearer <key>"))
 				return
 			}
 			if err := requireScope(caller, rt); err != nil {
@@ -174,6 +174,12 @@ func (s *server) wrap(rt route) http.Handler {
 		status, body, err := rt.serve(s, r, actor)
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if stream, ok := body.(streamed); ok {
+			if err := stream(w, r); err != nil && r.Context().Err() == nil {
+				s.log.Warn("stream ended early", zap.String("path", r.URL.Path), zap.Error(err))
+			}
 			return
 		}
 		writeJSON(w, status, body)

@@ -51,6 +51,17 @@ func newTestAPI(t *testing.T) (*apiClient, *testutil.Clock) {
 // the actor header when actor is not empty.
 func (c *apiClient) call(method, path, actor string, body any) response {
 	c.t.Helper()
+	return c.send(method, path, actor, body, nil)
+}
+
+// callWith is call without a body and with extra headers.
+func (c *apiClient) callWith(method, path, actor string, headers map[string]string) response {
+	c.t.Helper()
+	return c.send(method, path, actor, nil, headers)
+}
+
+func (c *apiClient) send(method, path, actor string, body any, headers map[string]string) response {
+	c.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -71,6 +82,9 @@ func (c *apiClient) call(method, path, actor string, body any) response {
 	}
 	if actor != "" {
 		req.Header.Set(ActorHeader, actor)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(c.t, err)

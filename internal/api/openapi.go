@@ -29,8 +29,11 @@ type operation struct {
 	status                   int // the success status
 	answer                   any // the success body's Go type; nil: none
 	answerDoc                string
-	errors                   []int // beyond those every /v1 route may answer (problemStatuses)
-	query                    []param
+	// media is the success answer's media type when it is not JSON (a
+	// streamed answer), each line or event being an answer (the Go type).
+	media  string
+	errors []int // beyond those every /v1 route may answer (problemStatuses)
+	query  []param
 }
 
 // param is a query parameter.
@@ -223,6 +226,8 @@ func (g *generator) operation(rt route) obj {
 	}
 	success := obj{"description": d.answerDoc}
 	switch {
+	case d.media != "":
+		success["content"] = obj{d.media: obj{"schema": obj{"type": "string"}, "x-item": g.schemaOf(reflect.TypeOf(d.answer))}}
 	case d.answer != nil:
 		success["content"] = obj{"application/json": obj{"schema": g.schemaOf(reflect.TypeOf(d.answer))}}
 	case rt.Endpoint == wire.OpenAPI:

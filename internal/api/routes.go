@@ -25,6 +25,23 @@ type route struct {
 	doc    operation // what the OpenAPI document says of it (openapi.go)
 }
 
+// auditParams are the change log's filters.
+var auditParams = []param{
+	{name: "actor", description: "Only changes made by this actor: user:ID or service:NAME.", schema: obj{"type": "string"}},
+	{name: "flow", description: "Only changes made through this flow, e.g. set_access.", schema: obj{"type": "string", "pattern": "^[a-z_]{1,64}$"}},
+	{name: "target", description: "Only changes about this, e.g. user:carol or invitation:acme/x1.", schema: obj{"type": "string", "maxLength": 512}},
+	{name: "since", description: "Only changes at or after this time (RFC 3339).", schema: obj{"type": "string", "format": "date-time"}},
+	{name: "until", description: "Only changes before this time (RFC 3339).", schema: obj{"type": "string", "format": "date-time"}},
+	{name: "before", description: "Only entries with seq below this: the next page.", schema: obj{"type": "integer", "format": "int64", "minimum": 0}},
+	{name: "limit", description: "At most this many entries (100 by default).", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxAuditLimit}},
+}
+
+// chainParams say where the export and the feed start, and whose entries.
+var chainParams = []param{
+	{name: "after", description: "Start after this chain position (0, the default: from the first stored entry).", schema: obj{"type": "integer", "format": "int64", "minimum": 0}},
+	{name: "account", description: "Only this account's entries (a person needs to see its users); all accounts without it (service actors only).", schema: obj{"type": "string"}},
+}
+
 // routes is every route served, in the order of docs/http-api.md, with
 // the access it needs: read for the GET routes and the checks, write for
 // every change, and what the OpenAPI document says of each: the document
@@ -273,10 +290,48 @@ var routes = []route{
 		status:    http.StatusOK,
 		answer:    wire.AuditEntries{},
 		answerDoc: "The entries, newest first.",
-		query: []param{
-			{name: "before", description: "Only entries with seq below this.", schema: obj{"type": "integer", "format": "int64", "minimum": 0}},
-			{name: "limit", description: "At most this many entries (100 by default).", schema: obj{"type": "integer", "minimum": 1, "maximum": maxAuditLimit}},
-		},
+		query:     auditParams,
+	}},
+	{wire.AuditSearch, withActor, ScopeRead, (*server).auditSearch, operation{
+		id:          "auditSearch",
+		summary:     "The change log across accounts",
+		description: "Every account's entries, filtered; only a service actor may ask (a person reads an account's log).",
+		status:      http.StatusOK,
+		answer:      wire.AuditEntries{},
+		answerDoc:   "The entries, newest first.",
+		query:       auditParams,
+	}},
+	{wire.AuditExport, withActor, ScopeRead, (*server).auditExport, operation{
+		id:      "auditExport",
+		summary: "Export the hash-chained log as JSON lines",
+		description: "One sealed entry a line, in chain order, from after on: the whole chain for a service actor, " +
+			"with the head it runs to in the X-Hostaccess-Chain-Head header (POSITION:HASH), or one account's entries (account). " +
+			"`hostaccess audit verify --file` checks it offline.",
+		status:    http.StatusOK,
+		answer:    hostaccess.AuditEntry{},
+		media:     mediaJSONLines,
+		answerDoc: "The entries, one JSON object a line.",
+		query:     chainParams,
+	}},
+	{wire.AuditFeed, withActor, ScopeRead, (*server).auditFeed, operation{
+		id:      "auditFeed",
+		summary: "The live change feed, as server-sent events",
+		description: "Each sealed entry is an event \"audit\" whose id is its chain position: first those after after " +
+			"(or the Last-Event-ID a reconnecting client sends), then each as it is sealed. Resuming from the last id received " +
+			"loses nothing and repeats nothing, across server restarts. A refusal once the stream is open is its last event, \"error\".",
+		status:    http.StatusOK,
+		answer:    hostaccess.AuditEntry{},
+		media:     mediaEventStream,
+		answerDoc: "The event stream.",
+		query:     chainParams,
+	}},
+	{wire.AuditVerify, withActor, ScopeRead, (*server).auditVerify, operation{
+		id:          "auditVerify",
+		summary:     "Verify the hash chain of the stored log",
+		description: "Every entry from the chain's anchor (the last one retention removed) to its head matches its hash and links to the one before; a gap is a deleted entry. Only a service actor may ask.",
+		status:      http.StatusOK,
+		answer:      wire.AuditReport{},
+		answerDoc:   "What the check found: no problems when the chain holds.",
 	}},
 	{wire.SwitchAccounts, withActor, ScopeRead, (*server).switchAccounts, operation{
 		id:          "switchAccounts",

@@ -63,10 +63,32 @@ type call struct {
 	body     any
 	// noActor leaves out X-Hostaccess-Actor (accept and checks need none).
 	noActor bool
+	header  map[string]string // more request headers
 }
 
 // do sends c and decodes a 2xx JSON answer into out (nil: ignore the body).
 func (cl *Client) do(ctx context.Context, c call, out any) error {
+	resp, err := cl.open(ctx, c, "application/json, application/problem+json")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("reading the answer of hostaccess at %s: %w", cl.baseURL, err)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("hostaccess at %s answered %s %s with unreadable JSON: %w", cl.baseURL, c.endpoint.Method, resp.Request.URL.Path, err)
+	}
+	return nil
+}
+
+// open sends c and returns a 2xx answer unread, for the caller to read and
+// close (streamed answers); any other answer is returned as its *Problem.
+func (cl *Client) open(ctx context.Context, c call, accept string) (*http.Response, error) {
 	path := c.endpoint.Path(c.args...)
 	target := cl.baseURL + path
 	if len(c.query) > 0 {
@@ -76,15 +98,18 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 	if c.body != nil {
 		b, err := json.Marshal(c.body)
 		if err != nil {
-			return fmt.Errorf("encoding the request: %w", err)
+			return nil, fmt.Errorf("encoding the request: %w", err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.endpoint.Method, target, body)
 	if err != nil {
-		return fmt.Errorf("building the request to %s: %w", cl.baseURL, err)
+		return nil, fmt.Errorf("building the request to %s: %w", cl.baseURL, err)
 	}
-	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("Accept", accept)
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -101,25 +126,19 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("hostaccess at %s did not answer in time: %w", cl.baseURL, ctxErr)
+			return nil, fmt.Errorf("hostaccess at %s did not answer in time: %w", cl.baseURL, ctxErr)
 		}
-		return fmt.Errorf("cannot reach hostaccess at %s: %w", cl.baseURL, unwrapURLError(err))
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("reading the answer of hostaccess at %s: %w", cl.baseURL, err)
+		return nil, fmt.Errorf("cannot reach hostaccess at %s: %w", cl.baseURL, unwrapURLError(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeProblem(resp, data)
+		defer func() { _ = resp.Body.Close() }()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		if err != nil {
+			return nil, fmt.Errorf("reading the answer of hostaccess at %s: %w", cl.baseURL, err)
+		}
+		return nil, decodeProblem(resp, data)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("hostaccess at %s answered %s %s with unreadable JSON: %w", cl.baseURL, c.endpoint.Method, path, err)
-	}
-	return nil
+	return resp, nil
 }
 
 // unwrapURLError drops the "Post \"URL\":" prefix *url.Error adds: the

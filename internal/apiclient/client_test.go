@@ -172,7 +172,7 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "audit",
 			call: func(c *apiclient.Client) error {
-				_, err := c.AuditLog(ctx, "acme", 0, 10)
+				_, err := c.AuditLog(ctx, hostaccess.AuditQuery{AccountID: "acme", Limit: 10})
 				return err
 			},
 			method: "GET", path: "/v1/accounts/acme/audit", query: "limit=10",

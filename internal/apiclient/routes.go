@@ -184,20 +184,6 @@ func (c *Client) Recipients(ctx context.Context, accountID string, category host
 	return out.Recipients, c.do(ctx, call{endpoint: wire.Recipients, args: []string{accountID}, query: q}, &out)
 }
 
-// AuditLog lists an account's changes, newest first: at most limit (0: the
-// server's default), before sequence number before (0: the newest).
-func (c *Client) AuditLog(ctx context.Context, accountID string, before int64, limit int) ([]hostaccess.AuditEntry, error) {
-	q := url.Values{}
-	if before > 0 {
-		q.Set("before", strconv.FormatInt(before, 10))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	var out wire.AuditEntries
-	return out.Entries, c.do(ctx, call{endpoint: wire.AuditLog, args: []string{accountID}, query: q}, &out)
-}
-
 // SwitchAccounts lists the accounts a person can switch to.
 func (c *Client) SwitchAccounts(ctx context.Context, userID string) (hostaccess.SwitchList, error) {
 	var out hostaccess.SwitchList

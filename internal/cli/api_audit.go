@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -148,41 +146,6 @@ func newWhoCanCommand(streams Streams) *cobra.Command {
 	pageFlags(cmd, &limit, &cursor, "holders")
 	cmd.Example = `  hostaccess who-can product:acme/shop manage --actor service
   hostaccess who-can account:acme pay_invoices --actor user:alice`
-	return cmd
-}
-
-func newAuditCommand(streams Streams) *cobra.Command {
-	f := &apiFlags{}
-	var limit int
-	var before int64
-	cmd := newAPILeaf("audit ACCOUNT", "Show an account's changes, newest first (HTTP API)", cobra.ExactArgs(1), f,
-		func(cmd *cobra.Command, args []string) error {
-			check := func() error {
-				if limit < 0 {
-					return fmt.Errorf("invalid --limit %d: want 0 (the server's default) or more", limit)
-				}
-				if before < 0 {
-					return fmt.Errorf("invalid --before %d: want a sequence number", before)
-				}
-				return nil
-			}
-			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
-				entries, err := client.AuditLog(ctx, args[0], before, limit)
-				if err != nil {
-					return err
-				}
-				if f.json() {
-					return printJSON(streams.Out, map[string]any{"entries": orEmpty(entries)})
-				}
-				rows := make([][]string, 0, len(entries))
-				for _, e := range entries {
-					rows = append(rows, []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor, e.Flow, orDash(e.Target)})
-				}
-				return printTable(streams.Out, []string{"SEQ", "TIME", "ACTOR", "FLOW", "TARGET"}, rows)
-			})
-		})
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many entries (0: the server's default)")
-	cmd.Flags().Int64Var(&before, "before", 0, "only entries older than this sequence number (paging)")
 	return cmd
 }
 

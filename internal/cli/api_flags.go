@@ -93,7 +93,10 @@ func (f *apiFlags) withAPI(cmd *cobra.Command, check func() error, fn func(ctx c
 		transport.TLSClientConfig = tlsCfg
 		client.HTTPClient = &http.Client{Transport: transport}
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	ctx, cancel := context.WithCancel(cmd.Context())
+	if f.timeout > 0 {
+		ctx, cancel = context.WithTimeout(cmd.Context(), f.timeout)
+	}
 	defer cancel()
 	return fn(ctx, client)
 }

@@ -208,10 +208,10 @@ func TestSeedsStory(t *testing.T) {
 
 	// The audit log has it all, newest first.
 	audit := st.ok(t, "audit", "acme", "--limit", "2", "--actor", "user:alice")
-	require.Regexp(t, `(?m)^SEQ\s+TIME\s+ACTOR\s+FLOW\s+TARGET\s*$`, audit)
+	require.Regexp(t, `(?m)^SEQ\s+TIME\s+ACCOUNT\s+ACTOR\s+FLOW\s+TARGET\s*$`, audit)
 	require.Len(t, strings.Split(strings.TrimSpace(audit), "\n"), 3)
-	require.Regexp(t, `(?m)^\d+\s+\S+\s+user:alice\s+remove_member\s+user:carol\s*$`, strings.Split(audit, "\n")[1])
-	require.Regexp(t, `(?m)^\d+\s+\S+\s+service:panel\s+tag_product\s+product:acme/shop\s*$`, strings.Split(audit, "\n")[2])
+	require.Regexp(t, `(?m)^\d+\s+\S+\s+acme\s+user:alice\s+remove_member\s+user:carol\s*$`, strings.Split(audit, "\n")[1])
+	require.Regexp(t, `(?m)^\d+\s+\S+\s+acme\s+service:panel\s+tag_product\s+product:acme/shop\s*$`, strings.Split(audit, "\n")[2])
 }
 
 func TestInvitationLifecycle(t *testing.T) {

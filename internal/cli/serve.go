@@ -57,6 +57,8 @@ type serveConfig struct {
 
 	// RecoverAfter: how old an interrupted flow must be before it is settled.
 	RecoverAfter time.Duration
+	// AuditRetention: how long audit entries are kept (0: for ever).
+	AuditRetention time.Duration
 
 	// Consistency of the service's checks: tokens (per-account freshness
 	// tokens, pkg/freshness) or full. FreshnessCacheSize bounds the tokens
@@ -128,6 +130,9 @@ func (c serveConfig) Validate() error {
 		if _, err := c.keyFile(nil).Load(); err != nil {
 			return fmt.Errorf("--api-keys-file: %w", err)
 		}
+	}
+	if c.AuditRetention < 0 || (c.AuditRetention > 0 && c.AuditRetention < stack.MinAuditRetention) {
+		return fmt.Errorf("--audit-retention %s: give 0 (keep every entry) or %s at least", c.AuditRetention, stack.MinAuditRetention)
 	}
 	if c.RecoverAfter <= 0 {
 		return errors.New("--recover-after must be positive")
@@ -252,6 +257,7 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
+	f.DurationVar(&cfg.AuditRetention, "audit-retention", 0, "remove audit entries older than this, hourly (e.g. 8760h; 0: keep every entry); the chain verifies from the last one removed")
 	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
 	f.StringVar(&cfg.Consistency, "consistency", stack.ConsistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
@@ -283,6 +289,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		InvitationTTL:          cfg.InvitationTTL,
 		InviteURLTemplate:      cfg.InviteURLTemplate,
 		RecoverAfter:           cfg.RecoverAfter,
+		AuditRetention:         cfg.AuditRetention,
 		APIKeys:                cfg.APIKeys,
 		APIKeysFile:            cfg.APIKeysFile,
 		ReloadKeys:             hup,

@@ -54,16 +54,17 @@ func New(addr string, ready ReadinessFunc, gatherer prometheus.Gatherer, logger 
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 
-	return &Server{
-		mux:      mux,
-		listener: l,
-		logger:   logger,
-		srv: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          zap.NewStdLog(logger.Named("http")),
+	stopping := make(chan struct{})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(logger.Named("http")),
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), stoppingKey{}, stopping)
 		},
-	}, nil
+	}
+	srv.RegisterOnShutdown(func() { close(stopping) })
+	return &Server{mux: mux, listener: l, logger: logger, srv: srv}, nil
 }
 
 // Handle mounts an extra handler (the JSON API) on the server.
@@ -102,4 +103,15 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+type stoppingKey struct{}
+
+// Stopping is closed when the server that took the request begins to shut
+// down: long-lived answers (the audit feed) end then, so the shutdown does
+// not wait on them. A request from elsewhere (a test's server) gets nil,
+// which never closes.
+func Stopping(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stoppingKey{}).(chan struct{})
+	return ch
 }

@@ -1,6 +1,9 @@
 package wire
 
-import "github.com/hostaccess/hostaccess/pkg/hostaccess"
+import (
+	"github.com/hostaccess/hostaccess/pkg/directory"
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
 
 // Request bodies. A field that must be given and has a meaningful zero
 // (Cap, Enabled) is a pointer, so that a forgotten field is refused rather
@@ -91,6 +94,8 @@ type (
 	AuditEntries struct {
 		Entries []hostaccess.AuditEntry `json:"entries"`
 	}
+	// AuditReport answers AuditVerify: what checking the stored chain found.
+	AuditReport = directory.ChainReport
 	// HolderList answers WhoCan; paged (limit or cursor given), it also
 	// carries the next page's cursor and the listing's revision.
 	HolderList struct {

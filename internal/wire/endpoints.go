@@ -39,6 +39,13 @@ var (
 	Recipients    = Endpoint{http.MethodGet, "/v1/accounts/{account}/recipients"}
 	AuditLog      = Endpoint{http.MethodGet, "/v1/accounts/{account}/audit"}
 
+	// The change log as evidence (docs/audit.md): across accounts, the
+	// hash chain's export, its live feed and its verification.
+	AuditSearch = Endpoint{http.MethodGet, "/v1/audit"}
+	AuditExport = Endpoint{http.MethodGet, "/v1/audit/export"}
+	AuditFeed   = Endpoint{http.MethodGet, "/v1/audit/feed"}
+	AuditVerify = Endpoint{http.MethodGet, "/v1/audit/verify"}
+
 	SwitchAccounts = Endpoint{http.MethodGet, "/v1/users/{user}/accounts"}
 	ReachOf        = Endpoint{http.MethodGet, "/v1/users/{user}/reach"}
 	WhoCan         = Endpoint{http.MethodGet, "/v1/who-can"}
@@ -48,3 +55,8 @@ var (
 
 	OpenAPI = Endpoint{http.MethodGet, "/openapi.json"}
 )
+
+// ChainHeadHeader is the export's header naming the newest link of the
+// chain it runs to, POSITION:HASH (directory.FormatLink): what an offline
+// verify checks the last line against.
+const ChainHeadHeader = "X-Hostaccess-Chain-Head"

@@ -99,7 +99,7 @@ func (f *faultyFixture) recover() int {
 
 func (f *faultyFixture) auditFlows() map[string]int {
 	f.t.Helper()
-	entries, err := f.svc.AuditLog(ctx, alice, "acme", 0, 0)
+	entries, err := f.svc.AuditLog(ctx, alice, hostaccess.AuditQuery{AccountID: "acme"})
 	require.NoError(f.t, err)
 	flows := map[string]int{}
 	for _, e := range entries {

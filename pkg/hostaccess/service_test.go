@@ -471,7 +471,7 @@ func TestWhoCanExplainsAndAuditRecordsEveryChange(t *testing.T) {
 	_, err = f.svc.WhoCan(ctx, hostaccess.Person("agency"), "nosuchtype:acme/shop", "manage")
 	requireCode(t, err, "forbidden")
 
-	entries, err := f.svc.AuditLog(ctx, alice, "acme", 0, 0)
+	entries, err := f.svc.AuditLog(ctx, alice, hostaccess.AuditQuery{AccountID: "acme"})
 	require.NoError(t, err)
 	flows := map[string]bool{}
 	for _, e := range entries {

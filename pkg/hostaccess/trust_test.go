@@ -235,7 +235,7 @@ func TestCreateAccountNeverRewritesAKnownPerson(t *testing.T) {
 		}
 	}
 	// Who made victor an owner is on record.
-	entries, err := f.svc.AuditLog(ctx, service, "trap", 0, 10)
+	entries, err := f.svc.AuditLog(ctx, service, hostaccess.AuditQuery{AccountID: "trap", Limit: 10})
 	require.NoError(t, err)
 	require.NotEmpty(t, entries)
 	created := entries[len(entries)-1]
@@ -341,7 +341,10 @@ func TestNoRightLeaksWhetherAnAccountExists(t *testing.T) {
 		"remove member": func(a string) error { _, err := f.svc.RemoveMember(ctx, outsider, a, "alice"); return err },
 		"list products": func(a string) error { _, err := f.svc.ListProducts(ctx, outsider, a); return err },
 		"close":         func(a string) error { _, err := f.svc.CloseAccount(ctx, outsider, a); return err },
-		"audit log":     func(a string) error { _, err := f.svc.AuditLog(ctx, outsider, a, 0, 10); return err },
+		"audit log": func(a string) error {
+			_, err := f.svc.AuditLog(ctx, outsider, hostaccess.AuditQuery{AccountID: a, Limit: 10})
+			return err
+		},
 		"revoke": func(a string) error {
 			_, err := f.svc.RevokeInvitation(ctx, outsider, a+"/0123456789abcdef")
 			return err

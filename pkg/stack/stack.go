@@ -50,6 +50,12 @@ const (
 
 // Defaults of a zero Server.
 const (
+	// MinAuditRetention is the shortest AuditRetention: the log must
+	// outlive what recovery and a day's review need.
+	MinAuditRetention = 24 * time.Hour
+	// auditPruneInterval is how often retention runs.
+	auditPruneInterval = time.Hour
+
 	// DefaultRecoverInterval is how often interrupted flows are settled.
 	DefaultRecoverInterval = 30 * time.Second
 	// DefaultFollowWait bounds how long Start waits for the freshness
@@ -110,6 +116,10 @@ type Server struct {
 	// background (DefaultRecoverInterval when 0; negative: never, the
 	// caller runs Service().Recover).
 	RecoverInterval time.Duration
+	// AuditRetention removes audit entries older than this, at start and
+	// then hourly (0: keep every entry; MinAuditRetention at least). The
+	// hash chain then verifies from the last entry removed.
+	AuditRetention time.Duration
 
 	// APIKeys are the HTTP API's keys, "NAME=KEY" or "NAME:SCOPE[+SCOPE]=KEY".
 	// APIKeysFile holds more, one a line, reloaded when it changes and on
@@ -242,6 +252,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			every = DefaultRecoverInterval
 		}
 		s.background(func(ctx context.Context) { recoverLoop(ctx, svc, every, s.Logger) }, runCtx)
+	}
+	if s.AuditRetention > 0 {
+		if s.AuditRetention < MinAuditRetention {
+			return fmt.Errorf("audit retention %s: give %s at least", s.AuditRetention, MinAuditRetention)
+		}
+		svc, keep := s.svc, s.AuditRetention
+		s.background(func(ctx context.Context) { pruneLoop(ctx, svc, keep, s.Logger) }, runCtx)
 	}
 	if err := s.openKeys(runCtx); err != nil {
 		return err
@@ -510,6 +527,26 @@ func (s *Server) Ready(ctx context.Context) error {
 		return errors.New("the directory is unreachable")
 	}
 	return nil
+}
+
+// pruneLoop applies the audit retention at start and then hourly.
+func pruneLoop(ctx context.Context, svc *hostaccess.Service, keep time.Duration, logger *zap.Logger) {
+	ticker := time.NewTicker(auditPruneInterval)
+	defer ticker.Stop()
+	for {
+		n, err := svc.PruneAudit(ctx, keep)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("audit retention failed; retrying in an hour", zap.Error(err))
+		case n > 0:
+			logger.Info("audit entries past retention removed", zap.Int("count", n), zap.Duration("retention", keep))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 // recoverLoop settles interrupted flows at start and then every interval.
