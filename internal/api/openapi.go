@@ -29,7 +29,8 @@ type operation struct {
 	status                   int // the success status
 	answer                   any // the success body's Go type; nil: none
 	answerDoc                string
-	errors                   []int // beyond those every /v1 route may answer (problemStatuses)
+	also                     []string // media types the success answer may take besides JSON (a text schema)
+	errors                   []int    // beyond those every /v1 route may answer (problemStatuses)
 	query                    []param
 }
 
@@ -228,6 +229,9 @@ func (g *generator) operation(rt route) obj {
 	case rt.Endpoint == wire.OpenAPI:
 		success["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
 	}
+	for _, mediaType := range d.also {
+		success["content"].(obj)[mediaType] = obj{"schema": obj{"type": "string"}}
+	}
 	responses := obj{fmt.Sprint(d.status): success}
 	if rt.access != public {
 		statuses := append(slices.Clone(problemStatuses), d.errors...)
@@ -249,7 +253,7 @@ var tags = []struct{ name, description string }{
 	{"invitations", "Invitations: create, list, revoke, regenerate, accept."},
 	{"members", "Members and their access."},
 	{"contacts", "Contacts and who receives each notification category."},
-	{"audit", "What changed, when, and who did it."},
+	{"audit", "What changed, when, and who did it; the access review."},
 	{"users", "A person's accounts and reach."},
 	{"checks", "Permission checks and who-can."},
 }
@@ -265,6 +269,8 @@ func tagOf(pattern string) string {
 			return parts[2]
 		case "recipients":
 			return "contacts"
+		case "review":
+			return "audit"
 		}
 		return "accounts"
 	case parts[0] == "who-can" || strings.HasPrefix(parts[0], "check"):
