@@ -63,9 +63,13 @@ type call struct {
 	body     any
 	// noActor leaves out X-Hostaccess-Actor (accept and checks need none).
 	noActor bool
+	// accept is the media type asked for, when the answer is not JSON;
+	// out is then a *[]byte receiving the body as is.
+	accept string
 }
 
-// do sends c and decodes a 2xx JSON answer into out (nil: ignore the body).
+// do sends c and decodes a 2xx JSON answer into out (nil: ignore the
+// body; a *[]byte: the body as is).
 func (cl *Client) do(ctx context.Context, c call, out any) error {
 	path := c.endpoint.Path(c.args...)
 	target := cl.baseURL + path
@@ -84,7 +88,11 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 	if err != nil {
 		return fmt.Errorf("building the request to %s: %w", cl.baseURL, err)
 	}
-	req.Header.Set("Accept", "application/json, application/problem+json")
+	accept := "application/json"
+	if c.accept != "" {
+		accept = c.accept
+	}
+	req.Header.Set("Accept", accept+", application/problem+json")
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -114,6 +122,10 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 		return decodeProblem(resp, data)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
