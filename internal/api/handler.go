@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -182,6 +183,10 @@ func (s *server) wrap(rt route) http.Handler {
 			}
 			return
 		}
+		if doc, ok := body.(document); ok {
+			writeDocument(w, status, doc)
+			return
+		}
 		writeJSON(w, status, body)
 	}}
 }
@@ -236,4 +241,15 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeDocument writes an answer that is not JSON (a review as CSV or HTML).
+func writeDocument(w http.ResponseWriter, status int, doc document) {
+	w.Header().Set("Content-Type", doc.contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if doc.filename != "" {
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.filename}))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(doc.body)
 }

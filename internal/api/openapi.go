@@ -32,7 +32,8 @@ type operation struct {
 	// media is the success answer's media type when it is not JSON (a
 	// streamed answer), each line or event being an answer (the Go type).
 	media  string
-	errors []int // beyond those every /v1 route may answer (problemStatuses)
+	also   []string // media types the success answer may take besides JSON (a text schema)
+	errors []int    // beyond those every /v1 route may answer (problemStatuses)
 	query  []param
 }
 
@@ -233,6 +234,9 @@ func (g *generator) operation(rt route) obj {
 	case rt.Endpoint == wire.OpenAPI:
 		success["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
 	}
+	for _, mediaType := range d.also {
+		success["content"].(obj)[mediaType] = obj{"schema": obj{"type": "string"}}
+	}
 	responses := obj{fmt.Sprint(d.status): success}
 	if rt.access != public {
 		statuses := append(slices.Clone(problemStatuses), d.errors...)
@@ -254,7 +258,7 @@ var tags = []struct{ name, description string }{
 	{"invitations", "Invitations: create, list, revoke, regenerate, accept."},
 	{"members", "Members and their access."},
 	{"contacts", "Contacts and who receives each notification category."},
-	{"audit", "What changed, when, and who did it."},
+	{"audit", "What changed, when, and who did it; the access review."},
 	{"users", "A person's accounts and reach."},
 	{"checks", "Permission checks and who-can."},
 }
@@ -270,6 +274,8 @@ func tagOf(pattern string) string {
 			return parts[2]
 		case "recipients":
 			return "contacts"
+		case "review":
+			return "audit"
 		}
 		return "accounts"
 	case parts[0] == "who-can" || strings.HasPrefix(parts[0], "check"):

@@ -118,6 +118,29 @@ var schemaDocs = map[string]schemaDoc{
 	"AuditEntries": {fields: map[string]prop{
 		"entries": {description: "Newest first."},
 	}},
+	"AccessReview": {description: "Every person with access to the account, one line per right or product scope, at one revision.", fields: map[string]prop{
+		"delegated":    {description: "The host's staff manage the account's users: their lines are held through delegation."},
+		"filter":       {description: "What the lines were selected by."},
+		"generated_at": {description: "When the review was made."},
+		"at":           {description: "The revision (a ZedToken) every line is read at."},
+		"people":       {description: "How many distinct people the lines name."},
+		"lines":        {description: "Owners first, then members by user id, then host staff."},
+	}},
+	"ReviewLine": {description: "One right or product scope one person holds.", fields: map[string]prop{
+		"role":       {enum: []string{hostaccess.RoleOwner, hostaccess.RoleAdministrator, hostaccess.RoleMember, hostaccess.RoleHostAdmin, hostaccess.RoleHostStaff}},
+		"right":      {description: "A right category, technical or view (with a product scope), administrator (the role), access (a member without rights: may log in, nothing more), or for host staff user_management (host admins) or view_users (host staff)."},
+		"scope":      {description: "What it applies to: account, all products, product NAME, group NAME or tag NAME."},
+		"held":       {description: "How it is held.", enum: []string{hostaccess.HeldOwnership, hostaccess.HeldDirect, hostaccess.HeldGroup, hostaccess.HeldTag, hostaccess.HeldAllProducts, hostaccess.HeldDelegation}},
+		"through":    {description: "The group, tag or host (host:ID) it is held through."},
+		"granted_by": {description: "Who granted it, from the audit trail (user:ID or service:NAME; the inviter for an accepted invitation). Absent when the trail does not record it."},
+		"granted_at": {description: "When it was granted (for an invitation, when it was accepted). Absent when the trail does not record it."},
+		"ends":       {description: "When it ends (a time-bound membership); absent: no end."},
+	}},
+	"ReviewFilter": {fields: map[string]prop{
+		"expiring_within_days": {description: "Only lines ending within this many days.", minimum: ptr(1), maximum: ptr(hostaccess.MaxExpiringDays)},
+		"granted_before_days":  {description: "Only lines granted more than this many days ago.", minimum: ptr(1), maximum: ptr(hostaccess.MaxGrantedBeforeDays)},
+		"delegation":           {description: "Only lines held through delegation."},
+	}},
 	"SwitchList": {fields: map[string]prop{
 		"single": {description: "Set when the person has exactly one account."},
 	}},

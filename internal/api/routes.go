@@ -238,6 +238,27 @@ var routes = []route{
 			{name: "days", description: "The window, in days from now (30 by default).", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxExpiringDays}},
 		},
 	}},
+	{wire.AccessReview, withActor, ScopeRead, (*server).accessReview, operation{
+		id:      "accessReview",
+		summary: "The account's access review: every holder x every right and product scope",
+		description: "One line per person and right or product scope: owners (held by ownership), members and administrators (direct, group, tag or all_products), " +
+			"and the host's admins and staff while delegation is on (delegation). Each line says who granted it and when, from the audit trail " +
+			"(the inviter, for an accepted invitation; absent when the trail does not record it), and when it ends (a time-bound membership). " +
+			"Every line is read at one revision (at). Contacts hold no access and never appear. Needs what the member list and the audit log need (view_users). " +
+			"The filters combine: all the conditions given must hold. format=csv answers text/csv (a header row, then one row per line; a cell starting with = + - or @ is prefixed with ') " +
+			"and format=html a self-contained page, printable as the review's record.",
+		status:    http.StatusOK,
+		answer:    hostaccess.AccessReview{},
+		answerDoc: "The review: owners first, then members by user id, then host staff.",
+		also:      []string{reviewMediaTypes[reviewCSV], reviewMediaTypes[reviewHTML]},
+		errors:    []int{http.StatusNotFound},
+		query: []param{
+			{name: "expiring_within_days", description: "Only the lines that end within this many days.", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxExpiringDays}},
+			{name: "granted_before_days", description: "Only the lines granted more than this many days ago (a line the audit trail does not date is left out).", schema: obj{"type": "integer", "minimum": 1, "maximum": hostaccess.MaxGrantedBeforeDays}},
+			{name: "delegation", description: "true: only the lines held through delegation.", schema: obj{"type": "boolean"}},
+			{name: "format", description: "json (the default), csv or html.", schema: obj{"type": "string", "enum": []string{reviewJSON, reviewCSV, reviewHTML}}},
+		},
+	}},
 	{wire.ListContacts, withActor, ScopeRead, (*server).listContacts, operation{
 		id:        "listContacts",
 		summary:   "List the account's contacts",

@@ -64,11 +64,19 @@ type call struct {
 	// noActor leaves out X-Hostaccess-Actor (accept and checks need none).
 	noActor bool
 	header  map[string]string // more request headers
+	// accept is the media type asked for, when the answer is not JSON;
+	// out is then a *[]byte receiving the body as is.
+	accept string
 }
 
-// do sends c and decodes a 2xx JSON answer into out (nil: ignore the body).
+// do sends c and decodes a 2xx JSON answer into out (nil: ignore the
+// body; a *[]byte: the body as is).
 func (cl *Client) do(ctx context.Context, c call, out any) error {
-	resp, err := cl.open(ctx, c, "application/json, application/problem+json")
+	accept := "application/json"
+	if c.accept != "" {
+		accept = c.accept
+	}
+	resp, err := cl.open(ctx, c, accept+", application/problem+json")
 	if err != nil {
 		return err
 	}
@@ -78,6 +86,10 @@ func (cl *Client) do(ctx context.Context, c call, out any) error {
 		return fmt.Errorf("reading the answer of hostaccess at %s: %w", cl.baseURL, err)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

@@ -211,6 +211,22 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/v1/accounts/acme/expiring", query: "days=14",
 		},
 		{
+			name: "access review",
+			call: func(c *apiclient.Client) error {
+				_, err := c.AccessReview(ctx, "acme", hostaccess.ReviewFilter{ExpiringWithinDays: 30, Delegation: true})
+				return err
+			},
+			method: "GET", path: "/v1/accounts/acme/review", query: "delegation=true&expiring_within_days=30",
+		},
+		{
+			name: "access review as CSV",
+			call: func(c *apiclient.Client) error {
+				_, err := c.AccessReviewDocument(ctx, "acme", hostaccess.ReviewFilter{GrantedBeforeDays: 90}, "csv")
+				return err
+			},
+			method: "GET", path: "/v1/accounts/acme/review", query: "format=csv&granted_before_days=90",
+		},
+		{
 			name: "expiring, the server's default window",
 			call: func(c *apiclient.Client) error {
 				_, err := c.Expiring(ctx, "acme", 0)

@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -146,6 +147,41 @@ func (c *Client) Expiring(ctx context.Context, accountID string, days int) (host
 	}
 	var out hostaccess.ExpiringAccess
 	return out, c.do(ctx, call{endpoint: wire.Expiring, args: []string{accountID}, query: q}, &out)
+}
+
+// AccessReview is the account's access review: every holder x every right
+// and product scope, how it is held, who granted it and when, when it ends.
+func (c *Client) AccessReview(ctx context.Context, accountID string, f hostaccess.ReviewFilter) (hostaccess.AccessReview, error) {
+	var out hostaccess.AccessReview
+	return out, c.do(ctx, call{endpoint: wire.AccessReview, args: []string{accountID}, query: reviewQuery(f, "")}, &out)
+}
+
+// AccessReviewDocument is the review as the server renders it in format
+// "csv" or "html", byte for byte.
+func (c *Client) AccessReviewDocument(ctx context.Context, accountID string, f hostaccess.ReviewFilter, format string) ([]byte, error) {
+	accept := map[string]string{"csv": "text/csv", "html": "text/html"}[format]
+	if accept == "" {
+		return nil, fmt.Errorf("review format %q: want csv or html", format)
+	}
+	var out []byte
+	return out, c.do(ctx, call{endpoint: wire.AccessReview, args: []string{accountID}, query: reviewQuery(f, format), accept: accept}, &out)
+}
+
+func reviewQuery(f hostaccess.ReviewFilter, format string) url.Values {
+	q := url.Values{}
+	if f.ExpiringWithinDays != 0 {
+		q.Set("expiring_within_days", strconv.Itoa(f.ExpiringWithinDays))
+	}
+	if f.GrantedBeforeDays != 0 {
+		q.Set("granted_before_days", strconv.Itoa(f.GrantedBeforeDays))
+	}
+	if f.Delegation {
+		q.Set("delegation", "true")
+	}
+	if format != "" {
+		q.Set("format", format)
+	}
+	return q
 }
 
 // ListContacts lists an account's contacts with their subscriptions.

@@ -297,6 +297,12 @@ func (e *Env) workloads(ctx context.Context) error {
 		e.add(s)
 	}
 
+	// Audit: the access review of an account the size of the generator's
+	// largest, built through the flows so its audit trail is replayed.
+	if err := e.reviewWorkload(ctx); err != nil {
+		return err
+	}
+
 	if !e.cfg.SkipFlows {
 		if err := e.pagesUnderChanges(ctx, pages[:max(1, min(pc.Count, 50))]); err != nil {
 			return err

@@ -29,6 +29,9 @@ type apiFlags struct {
 	// noActor marks a command that acts for nobody (accept: the login in
 	// the body accepts): it has no --actor.
 	noActor bool
+	// documents are the further --output formats the server renders for
+	// the command (the review's csv and html), printed as received.
+	documents []string
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
@@ -41,12 +44,16 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	}
 	cmd.Flags().StringVar(&f.caPath, "tls-ca-path", "", "PEM authorities verifying an https:// --api-url's certificate (default: the system's)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
-	registerOutput(cmd, &f.output)
+	if len(f.documents) == 0 {
+		registerOutput(cmd, &f.output)
+		return
+	}
+	cmd.Flags().StringVarP(&f.output, "output", "o", outputTable, "output format: table, json, "+strings.Join(f.documents, " or "))
 }
 
 // validate refuses bad flag values before any request is made.
 func (f *apiFlags) validate() error {
-	if err := checkOutput(f.output); err != nil {
+	if err := f.checkOutput(); err != nil {
 		return err
 	}
 	if f.key == "" {
@@ -102,6 +109,24 @@ func (f *apiFlags) withAPI(cmd *cobra.Command, check func() error, fn func(ctx c
 }
 
 func (f *apiFlags) json() bool { return f.output == outputJSON }
+
+func (f *apiFlags) checkOutput() error {
+	if slices.Contains(f.documents, f.output) {
+		return nil
+	}
+	if len(f.documents) > 0 && f.output != outputTable && f.output != outputJSON {
+		return fmt.Errorf("invalid --output %q: use table, json, %s", f.output, strings.Join(f.documents, " or "))
+	}
+	return checkOutput(f.output)
+}
+
+// document is the --output format when it is one the server renders.
+func (f *apiFlags) document() string {
+	if slices.Contains(f.documents, f.output) {
+		return f.output
+	}
+	return ""
+}
 
 // newAPILeaf builds a command of the HTTP API with its connection flags.
 func newAPILeaf(use, short string, args cobra.PositionalArgs, f *apiFlags, run func(cmd *cobra.Command, args []string) error) *cobra.Command {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ func newMemberCommand(streams Streams) *cobra.Command {
 		newMemberSetCommand(streams),
 		newMemberRemoveCommand(streams),
 		newMemberExpiringCommand(streams),
+		newMemberReviewCommand(streams),
 	)
 	return cmd
 }
@@ -108,4 +110,62 @@ func newMemberExpiringCommand(streams Streams) *cobra.Command {
 		})
 	cmd.Flags().IntVar(&days, "days", 30, "the window, in days from now")
 	return cmd
+}
+
+func newMemberReviewCommand(streams Streams) *cobra.Command {
+	f := &apiFlags{documents: []string{"csv", "html"}}
+	var filter hostaccess.ReviewFilter
+	cmd := newAPILeaf("review ACCOUNT", "The access review: every holder x every right and product scope, how it is held, who granted it and when, when it ends", cobra.ExactArgs(1), f,
+		func(cmd *cobra.Command, args []string) error {
+			return f.withAPI(cmd, nil, func(ctx context.Context, client *apiclient.Client) error {
+				if format := f.document(); format != "" {
+					doc, err := client.AccessReviewDocument(ctx, args[0], filter, format)
+					if err != nil {
+						return err
+					}
+					_, err = streams.Out.Write(doc)
+					return err
+				}
+				rv, err := client.AccessReview(ctx, args[0], filter)
+				if err != nil {
+					return err
+				}
+				if f.json() {
+					return printJSON(streams.Out, rv)
+				}
+				rows := make([][]string, 0, len(rv.Lines))
+				for _, l := range rv.Lines {
+					held := l.Held
+					if l.Through != "" && l.Held == hostaccess.HeldDelegation {
+						held += " (" + l.Through + ")"
+					}
+					rows = append(rows, []string{l.UserID, l.Role, l.Right, l.Scope, held, orDash(l.GrantedBy), reviewTime(l.GrantedAt), reviewTime(l.Ends)})
+				}
+				if err := printTable(streams.Out, []string{"USER", "ROLE", "RIGHT", "SCOPE", "HELD", "GRANTED BY", "GRANTED", "ENDS"}, rows); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(streams.Out, "%s, %s (%s); %s at revision %s\n", counted(len(rv.Lines), "line", "lines"), counted(rv.People, "person", "people"),
+					rv.Filter.Describe(), rv.GeneratedAt.Format(time.RFC3339), rv.At)
+				return err
+			})
+		})
+	fl := cmd.Flags()
+	fl.IntVar(&filter.ExpiringWithinDays, "expiring-within", 0, "only the lines that end within N days")
+	fl.IntVar(&filter.GrantedBeforeDays, "granted-before", 0, "only the lines granted more than N days ago")
+	fl.BoolVar(&filter.Delegation, "delegation", false, "only the lines held through delegation (host staff)")
+	return cmd
+}
+
+func reviewTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

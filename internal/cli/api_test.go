@@ -301,3 +301,47 @@ func TestProductCommands(t *testing.T) {
 	st.refused(t, "not_found", "product", "remove", "acme", "site", "--actor", "service")
 	require.JSONEq(t, `{"products":[]}`, st.ok(t, "product", "list", "acme", "-o", "json", "--actor", "service"))
 }
+
+func TestMemberReview(t *testing.T) {
+	st := startAPI(t)
+	st.ok(t, "account", "create", "acme", "--owner", "alice", "--host", "nordhost", "--actor", "service")
+	st.ok(t, "product", "add", "acme", "site", "--group", "web", "--actor", "service")
+	ends := time.Now().UTC().Add(5 * 24 * time.Hour).Truncate(time.Second).Format(time.RFC3339)
+	for _, m := range [][]string{{"carol", "--right", "billing", "--expires", ends}, {"dave", "--group", "web"}} {
+		var link hostaccess.InvitationLink
+		args := append([]string{"invite", "create", "acme", m[0] + "@example.com", "-o", "json", "--actor", "user:alice"}, m[1:]...)
+		require.NoError(t, json.Unmarshal([]byte(st.ok(t, args...)), &link))
+		st.ok(t, "invite", "accept", link.Token, "--user", m[0], "--email", m[0]+"@example.com", "--email-verified")
+	}
+
+	table := st.ok(t, "member", "review", "acme", "--actor", "user:alice")
+	require.Regexp(t, `^USER\s+ROLE\s+RIGHT\s+SCOPE\s+HELD\s+GRANTED BY\s+GRANTED\s+ENDS\n`, table)
+	require.Regexp(t, `alice\s+owner\s+billing\s+account\s+ownership\s+service:panel\s`, lineWith(t, table, "alice  owner", " billing "))
+	require.Regexp(t, `carol\s+member\s+billing\s+account\s+direct\s+user:alice\s.*`+ends[:10], lineWith(t, table, "carol"))
+	require.Regexp(t, `dave\s+member\s+technical\s+group web\s+group\s+user:alice`, lineWith(t, table, "dave"))
+	require.Contains(t, table, "10 lines, 3 people (every line)")
+
+	soon := st.ok(t, "member", "review", "acme", "--expiring-within", "10", "--actor", "user:alice")
+	require.Contains(t, soon, "1 line, 1 person (lines ending within 10 days)")
+	require.Empty(t, strings.TrimSpace(st.ok(t, "member", "review", "acme", "--granted-before", "30", "-o", "csv", "--actor", "user:alice")[len("account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends"):]), "nothing is a month old")
+
+	csvOut := st.ok(t, "member", "review", "acme", "--expiring-within", "10", "-o", "csv", "--actor", "user:alice")
+	require.True(t, strings.HasPrefix(csvOut, "account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends\n"), csvOut)
+	require.Contains(t, csvOut, "acme,carol,carol@example.com,,member,billing,account,direct,,user:alice,")
+
+	var rv hostaccess.AccessReview
+	require.NoError(t, json.Unmarshal([]byte(st.ok(t, "member", "review", "acme", "--delegation", "-o", "json", "--actor", "user:alice")), &rv))
+	require.Empty(t, rv.Lines, "no host staff in this stack")
+	require.True(t, rv.Filter.Delegation)
+
+	page := st.ok(t, "member", "review", "acme", "-o", "html", "--actor", "user:alice")
+	require.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
+	require.Contains(t, page, "<h1>Access review: acme</h1>")
+
+	st.refused(t, "forbidden", "member", "review", "acme", "--actor", "user:carol")
+	st.refused(t, "forbidden", "member", "review", "acme", "-o", "csv", "--actor", "user:mallory")
+	st.refused(t, "invalid_argument", "member", "review", "acme", "--expiring-within", "-1", "--actor", "user:alice")
+	r := st.run(t, "member", "review", "acme", "-o", "pdf", "--actor", "user:alice")
+	require.Equal(t, cli.ExitError, r.code, r.errOut)
+	require.Contains(t, r.errOut, `invalid --output "pdf": use table, json, csv or html`)
+}

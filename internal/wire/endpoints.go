@@ -31,6 +31,7 @@ var (
 	SetAccess    = Endpoint{http.MethodPut, "/v1/accounts/{account}/members/{user}/access"}
 	RemoveMember = Endpoint{http.MethodDelete, "/v1/accounts/{account}/members/{user}"}
 	Expiring     = Endpoint{http.MethodGet, "/v1/accounts/{account}/expiring"}
+	AccessReview = Endpoint{http.MethodGet, "/v1/accounts/{account}/review"}
 
 	ListContacts  = Endpoint{http.MethodGet, "/v1/accounts/{account}/contacts"}
 	AddContact    = Endpoint{http.MethodPost, "/v1/accounts/{account}/contacts"}

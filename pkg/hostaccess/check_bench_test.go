@@ -108,3 +108,40 @@ func BenchmarkWhoCan(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAccessReview is the review of an account of 500 products (in
+// groups and tags) with members of every kind, its audit trail replayed.
+func BenchmarkAccessReview(b *testing.B) {
+	svc, _ := teststack.NewService(b, nil)
+	bctx := context.Background()
+	_, err := svc.CreateAccount(bctx, hostaccess.System("bench"), hostaccess.NewAccount{ID: "big", OwnerID: "owner", HostID: "main"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for j := range 500 {
+		_, err := svc.AddProduct(bctx, hostaccess.System("bench"), "big", fmt.Sprintf("site%d", j), []string{fmt.Sprintf("group%d", j%3)}, []string{fmt.Sprintf("client%d", j%4)})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for k := range 20 {
+		user := fmt.Sprintf("dev%d", k)
+		link, err := svc.Invite(bctx, hostaccess.Person("owner"), "big", user+"@example.com", hostaccess.PresetUser(hostaccess.ProductScope{Products: []string{fmt.Sprintf("site%d", k)}, Tags: []string{"client1"}}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.AcceptInvitation(bctx, link.Token, hostaccess.Login{UserID: user, Email: user + "@example.com", EmailVerified: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		rv, err := svc.AccessReview(bctx, hostaccess.Person("owner"), "big", hostaccess.ReviewFilter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rv.Lines) != 8+40 {
+			b.Fatalf("%d lines", len(rv.Lines))
+		}
+	}
+}

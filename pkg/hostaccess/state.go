@@ -21,6 +21,9 @@ import (
 type accountState struct {
 	id   string
 	rels []*v1.Relationship
+	// at is the revision the relationships were read at (nil when the
+	// account has none).
+	at *v1.ZedToken
 }
 
 // prefixedTypes are the object types whose ids start with "ACCOUNT/".
@@ -36,6 +39,7 @@ func (s *Service) readAccount(ctx context.Context, accountID string) (*accountSt
 		return nil, err
 	}
 	st.rels = append(st.rels, rels...)
+	st.at = at
 	consistency := fullyConsistent()
 	if at != nil {
 		consistency = atSnapshot(at) // the rest at the same revision
@@ -158,9 +162,24 @@ func (st *accountState) withdraw(ids []string, by string, at time.Time) ([]*v1.R
 }
 
 // accessOf rebuilds a member's Access from relationships.
-func (st *accountState) accessOf(userID string) Access {
+func (st *accountState) accessOf(userID string) Access { return st.accessFrom(st.userTuples(userID)) }
+
+// tuplesByUser is userTuples for every person at once, in one pass.
+func (st *accountState) tuplesByUser() map[string][]*v1.Relationship {
+	out := map[string][]*v1.Relationship{}
+	for _, r := range st.rels {
+		if sub := r.GetSubject().GetObject(); sub.GetObjectType() == typeUser && r.GetResource().GetObjectType() != typeInvitation {
+			out[sub.GetObjectId()] = append(out[sub.GetObjectId()], r)
+		}
+	}
+	return out
+}
+
+// accessFrom rebuilds an Access from one person's relationships on the
+// account (userTuples).
+func (st *accountState) accessFrom(tuples []*v1.Relationship) Access {
 	var a Access
-	for _, r := range st.userTuples(userID) {
+	for _, r := range tuples {
 		id := r.GetResource().GetObjectId()
 		switch r.GetResource().GetObjectType() {
 		case typeAccount:
