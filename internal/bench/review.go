@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
@@ -43,7 +44,57 @@ func (e *Env) reviewWorkload(ctx context.Context) error {
 	})
 	s.Note = fmt.Sprintf("account %s: %d products, %d lines, %d audit entries replayed", id, reviewProducts, len(want), entries)
 	e.add(s)
+	e.pagedPeopleWorkload(ctx, id, want)
 	return nil
+}
+
+// pagedPeopleWorkload pages who-can view the review account (its owner and
+// members), a few a page, each listing checked whole against the people the
+// flows let in: paged who-can on the largest accounts.
+func (e *Env) pagedPeopleWorkload(ctx context.Context, id string, lines []string) {
+	staff := map[string]bool{} // host main's people: delegated reach, not in the account
+	for _, h := range e.Provider.Hosts {
+		if h.ID == "main" {
+			for _, u := range append(slices.Clone(h.Admins), h.Staff...) {
+				staff[u] = true
+			}
+		}
+	}
+	var want []string
+	for _, l := range lines {
+		user, _, _ := strings.Cut(l, " ")
+		if staff[user] {
+			continue
+		}
+		if s := "user:" + user; !slices.Contains(want, s) {
+			want = append(want, s)
+		}
+	}
+	slices.Sort(want)
+	const perPage = 5
+	resource := "account:" + id
+	var got []string
+	cursor := ""
+	s := measure(ctx, "audit WhoCanPage(account, view)", "service", 1, e.cfg.Duration, 0, func(ctx context.Context, i int) error {
+		page, err := e.Service.WhoCanPage(ctx, hostaccess.System("bench"), resource, "view", cursor, perPage)
+		if err != nil {
+			return err
+		}
+		for _, h := range page.Holders {
+			got = append(got, h.Subject)
+		}
+		if cursor = page.Next; cursor == "" {
+			if slices.Equal(got, want) {
+				e.v.ok()
+			} else {
+				e.v.fail(fmt.Sprintf("WhoCanPage %s view, %d a page: got %v, expected %v", resource, perPage, got, want))
+			}
+			got = nil
+		}
+		return nil
+	})
+	s.Note = fmt.Sprintf("%s (%d products): %d people, %d a page", resource, reviewProducts, len(want), perPage)
+	e.add(s)
 }
 
 // reviewAccount creates the review account, delegated to host main, and
