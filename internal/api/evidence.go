@@ -59,16 +59,23 @@ func chainStart(r *http.Request) (int64, error) {
 	return after, nil
 }
 
+// firstChainPage reads where the export or the feed starts and its first
+// page, so that a refusal is answered before the stream opens.
+func (s *server) firstChainPage(r *http.Request, actor hostaccess.Actor) (string, int64, []hostaccess.AuditEntry, error) {
+	after, err := chainStart(r)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	account := r.URL.Query().Get("account")
+	first, err := s.svc.AuditChain(r.Context(), actor, account, after, chainPage)
+	return account, after, first, err
+}
+
 // auditExport writes the chain as JSON lines, one entry a line in chain
 // order: all of it for a service, which gets the head it runs to in
 // X-Hostaccess-Chain-Head, or one account's (?account=).
 func (s *server) auditExport(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	after, err := chainStart(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	account := r.URL.Query().Get("account")
-	first, err := s.svc.AuditChain(r.Context(), actor, account, after, chainPage)
+	account, after, first, err := s.firstChainPage(r, actor)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -118,12 +125,7 @@ func (s *server) auditExport(r *http.Request, actor hostaccess.Actor) (int, any,
 // Each page re-checks the caller's right to read the log, so a person who
 // loses it stops receiving at once.
 func (s *server) auditFeed(r *http.Request, actor hostaccess.Actor) (int, any, error) {
-	after, err := chainStart(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	account := r.URL.Query().Get("account")
-	first, err := s.svc.AuditChain(r.Context(), actor, account, after, chainPage)
+	account, after, first, err := s.firstChainPage(r, actor)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,15 +80,18 @@ func printAuditEntries(w io.Writer, entries []hostaccess.AuditEntry) error {
 	return printTable(w, []string{"SEQ", "TIME", "ACCOUNT", "ACTOR", "FLOW", "TARGET"}, rows)
 }
 
-// newAuditCommand is `audit ACCOUNT` (an account's log) and its
-// subcommands over the whole, hash-chained log (docs/audit.md).
-func newAuditCommand(streams Streams) *cobra.Command {
+// newAuditListCommand lists the log, newest first: of the account named
+// by the first argument, or of every account when the command takes none.
+func newAuditListCommand(streams Streams, use, short string, args cobra.PositionalArgs) *cobra.Command {
 	f := &apiFlags{}
 	filters := &auditFilterFlags{}
-	cmd := newAPILeaf("audit ACCOUNT", "Show an account's changes, newest first, filtered (HTTP API)", cobra.ExactArgs(1), f,
+	cmd := newAPILeaf(use, short, args, f,
 		func(cmd *cobra.Command, args []string) error {
 			var q hostaccess.AuditQuery
-			check := func() (err error) { q, err = filters.query(args[0]); return err }
+			check := func() (err error) {
+				q, err = filters.query(strings.Join(args, ""))
+				return err
+			}
 			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
 				entries, err := client.AuditLog(ctx, q)
 				if err != nil {
@@ -100,37 +104,30 @@ func newAuditCommand(streams Streams) *cobra.Command {
 			})
 		})
 	filters.register(cmd)
+	return cmd
+}
+
+// newAuditCommand is `audit ACCOUNT` (an account's log) and its
+// subcommands over the whole, hash-chained log (docs/audit.md).
+func newAuditCommand(streams Streams) *cobra.Command {
+	cmd := newAuditListCommand(streams, "audit ACCOUNT", "Show an account's changes, newest first, filtered (HTTP API)", cobra.ExactArgs(1))
 	cmd.Example = `  hostaccess audit acme --actor user:alice
   hostaccess audit acme --actor service --target user:carol --since 720h
   hostaccess audit search --actor service --by user:alice --flow set_access
   hostaccess audit export --actor service > audit.jsonl
   hostaccess audit verify --file audit.jsonl --head 42:9f86d08...
   hostaccess audit feed --actor service --after 42`
-	cmd.AddCommand(newAuditSearchCommand(streams), newAuditExportCommand(streams),
-		newAuditFeedCommand(streams), newAuditVerifyCommand(streams))
+	search := newAuditListCommand(streams, "search", "Search the changes of every account, newest first (service actors; HTTP API)", cobra.NoArgs)
+	cmd.AddCommand(search, newAuditExportCommand(streams), newAuditFeedCommand(streams), newAuditVerifyCommand(streams))
 	return cmd
 }
 
-func newAuditSearchCommand(streams Streams) *cobra.Command {
-	f := &apiFlags{}
-	filters := &auditFilterFlags{}
-	cmd := newAPILeaf("search", "Search the changes of every account, newest first (service actors; HTTP API)", cobra.NoArgs, f,
-		func(cmd *cobra.Command, _ []string) error {
-			var q hostaccess.AuditQuery
-			check := func() (err error) { q, err = filters.query(""); return err }
-			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
-				entries, err := client.AuditLog(ctx, q)
-				if err != nil {
-					return err
-				}
-				if f.json() {
-					return printJSON(streams.Out, map[string]any{"entries": orEmpty(entries)})
-				}
-				return printAuditEntries(streams.Out, entries)
-			})
-		})
-	filters.register(cmd)
-	return cmd
+// checkAfter refuses a chain position below 0 before any request.
+func checkAfter(after int64) error {
+	if after < 0 {
+		return fmt.Errorf("invalid --after %d: want a chain position", after)
+	}
+	return nil
 }
 
 func newAuditExportCommand(streams Streams) *cobra.Command {
@@ -139,12 +136,7 @@ func newAuditExportCommand(streams Streams) *cobra.Command {
 	var after int64
 	cmd := newAPILeaf("export", "Write the hash-chained log as JSON lines, in chain order (HTTP API)", cobra.NoArgs, f,
 		func(cmd *cobra.Command, _ []string) error {
-			check := func() error {
-				if after < 0 {
-					return fmt.Errorf("invalid --after %d: want a chain position", after)
-				}
-				return nil
-			}
+			check := func() error { return checkAfter(after) }
 			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
 				out := bufio.NewWriter(streams.Out)
 				enc := json.NewEncoder(out)
@@ -175,12 +167,7 @@ func newAuditFeedCommand(streams Streams) *cobra.Command {
 	var after int64
 	cmd := newAPILeaf("feed", "Follow the live change feed, one JSON line an entry, until interrupted (HTTP API)", cobra.NoArgs, f,
 		func(cmd *cobra.Command, _ []string) error {
-			check := func() error {
-				if after < 0 {
-					return fmt.Errorf("invalid --after %d: want a chain position", after)
-				}
-				return nil
-			}
+			check := func() error { return checkAfter(after) }
 			return f.withAPI(cmd, check, func(ctx context.Context, client *apiclient.Client) error {
 				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
