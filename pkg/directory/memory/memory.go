@@ -30,6 +30,7 @@ type Store struct {
 	contacts    map[string]directory.Contact
 	audit       []directory.AuditEntry // in Seq order
 	chain       directory.ChainState
+	sealed      []int64           // the Seq of every sealed entry, in chain order: the feed's index
 	lastSeq     int64             // the highest Seq handed out or imported
 	freshness   map[string]string // scope -> ZedToken
 }
@@ -288,7 +289,19 @@ func (s *Store) seal(e directory.AuditEntry) (directory.AuditEntry, error) {
 		return directory.AuditEntry{}, err
 	}
 	s.chain.Head = directory.ChainLink{Seq: e.Chain, Hash: slices.Clone(e.Hash)}
+	s.sealed = append(s.sealed, e.Seq)
 	return e, nil
+}
+
+// entry returns the entry with seq; the caller holds the lock.
+func (s *Store) entry(seq int64) (*directory.AuditEntry, bool) {
+	i, ok := slices.BinarySearchFunc(s.audit, seq, func(e directory.AuditEntry, seq int64) int {
+		return cmp.Compare(e.Seq, seq)
+	})
+	if !ok {
+		return nil, false
+	}
+	return &s.audit[i], true
 }
 
 func (s *Store) ListAudit(_ context.Context, f directory.AuditFilter) ([]directory.AuditEntry, error) {
@@ -319,8 +332,8 @@ func matches(f directory.AuditFilter, e directory.AuditEntry) bool {
 		(f.BeforeSeq <= 0 || e.Seq < f.BeforeSeq)
 }
 
-// ListChain scans the log in Seq order and sorts what it finds by chain
-// position: entries settle out of Seq order.
+// ListChain reads the chain-ordered index from the first position after
+// f.After, so a feed polling the head costs a search, not a scan.
 func (s *Store) ListChain(_ context.Context, f directory.ChainFilter) ([]directory.AuditEntry, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -328,16 +341,18 @@ func (s *Store) ListChain(_ context.Context, f directory.ChainFilter) ([]directo
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	start, _ := slices.BinarySearchFunc(s.sealed, f.After+1, func(seq, chain int64) int {
+		e, _ := s.entry(seq)
+		return cmp.Compare(e.Chain, chain)
+	})
 	var out []directory.AuditEntry
-	for _, e := range s.audit {
-		if e.Chain > f.After && (f.AccountID == "" || e.AccountID == f.AccountID) {
-			out = append(out, e)
+	for _, seq := range s.sealed[start:] {
+		if len(out) == limit {
+			break
 		}
-	}
-	slices.SortFunc(out, func(a, b directory.AuditEntry) int { return cmp.Compare(a.Chain, b.Chain) })
-	out = out[:min(limit, len(out))]
-	for i := range out {
-		out[i] = cloneAudit(out[i])
+		if e, _ := s.entry(seq); f.AccountID == "" || e.AccountID == f.AccountID {
+			out = append(out, cloneAudit(*e))
+		}
 	}
 	return out, nil
 }
@@ -351,23 +366,22 @@ func (s *Store) Chain(context.Context) (directory.ChainState, error) {
 func (s *Store) PruneAudit(_ context.Context, before time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var sealed []directory.AuditEntry
-	for _, e := range s.audit {
-		if e.Chain > 0 {
-			sealed = append(sealed, e)
-		}
-	}
-	slices.SortFunc(sealed, func(a, b directory.AuditEntry) int { return cmp.Compare(a.Chain, b.Chain) })
-	gone := map[int64]bool{}
-	for _, e := range sealed {
+	cut := 0
+	for _, seq := range s.sealed {
+		e, _ := s.entry(seq)
 		if !e.Time.Before(before) {
 			break
 		}
-		gone[e.Seq] = true
 		s.chain.Anchor = directory.ChainLink{Seq: e.Chain, Hash: slices.Clone(e.Hash)}
+		cut++
 	}
+	gone := map[int64]bool{}
+	for _, seq := range s.sealed[:cut] {
+		gone[seq] = true
+	}
+	s.sealed = slices.Clone(s.sealed[cut:])
 	s.audit = slices.DeleteFunc(s.audit, func(e directory.AuditEntry) bool { return gone[e.Seq] })
-	return len(gone), nil
+	return cut, nil
 }
 
 func cloneChain(c directory.ChainState) directory.ChainState {
@@ -383,13 +397,10 @@ func (s *Store) SettleAudit(_ context.Context, seq int64, from, to directory.Aud
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := slices.BinarySearchFunc(s.audit, seq, func(e directory.AuditEntry, seq int64) int {
-		return cmp.Compare(e.Seq, seq)
-	})
+	e, ok := s.entry(seq)
 	if !ok {
 		return fmt.Errorf("audit entry %d: %w", seq, directory.ErrNotFound)
 	}
-	e := &s.audit[i]
 	if e.Outcome != from {
 		return fmt.Errorf("audit entry %d is %s, not %s: %w", seq, e.Outcome, from, directory.ErrConflict)
 	}
@@ -525,6 +536,17 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	s.accounts, s.people, s.invitations, s.invByHash, s.contacts = accounts, people, invitations, invByHash, contacts
 	s.audit = audit
 	s.chain = cloneChain(snap.Chain)
+	s.sealed = nil
+	for _, e := range audit {
+		if e.Chain > 0 {
+			s.sealed = append(s.sealed, e.Seq)
+		}
+	}
+	slices.SortFunc(s.sealed, func(a, b int64) int {
+		ea, _ := s.entry(a)
+		eb, _ := s.entry(b)
+		return cmp.Compare(ea.Chain, eb.Chain)
+	})
 	if n := len(audit); n > 0 {
 		s.lastSeq = max(s.lastSeq, audit[n-1].Seq)
 	}
