@@ -242,6 +242,7 @@ type Snapshot struct {
 	People      []Person
 	Invitations []Invitation
 	Contacts    []Contact
+	Tokens      []Token
 	Audit       []AuditEntry
 	// Chain is the audit chain's anchor and head, kept so that the copy
 	// verifies as the original did.
@@ -264,6 +265,7 @@ type Store interface {
 	People
 	Invitations
 	Contacts
+	Tokens
 	Audit
 	Freshness
 	Backup

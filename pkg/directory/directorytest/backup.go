@@ -115,6 +115,15 @@ func sampleSnapshot(t0 time.Time) directory.Snapshot {
 		Contacts: []directory.Contact{
 			{ID: "k1", AccountID: "acme", Name: "Kim", Email: "kim@example.com", Phone: "+1 555 0100", CreatedAt: t0, UpdatedAt: t0},
 		},
+		Tokens: []directory.Token{
+			newToken("t1", "acme", t0),
+			func() directory.Token {
+				tok := newToken("t2", "acme", t0.Add(time.Minute))
+				tok.AllowedCIDRs = []string{"192.0.2.0/24"}
+				tok.Status, tok.StatusAt, tok.StatusBy = directory.TokenRevoked, t0.Add(time.Hour), "user:alice"
+				return tok
+			}(),
+		},
 		Audit: []directory.AuditEntry{
 			{Seq: 3, Time: t0, Actor: "user:alice", Flow: "invite", AccountID: "acme", Target: "invitation:acme/x1",
 				After: json.RawMessage(`{"email":"x1@example.com"}`), ZedToken: "zed3", Outcome: directory.AuditApplied},
@@ -281,6 +290,10 @@ func requireSnapshot(t *testing.T, want, got directory.Snapshot) {
 	require.Len(t, got.Contacts, len(want.Contacts), "Contacts")
 	for i := range want.Contacts {
 		requireContact(t, want.Contacts[i], got.Contacts[i])
+	}
+	require.Len(t, got.Tokens, len(want.Tokens), "Tokens")
+	for i := range want.Tokens {
+		requireToken(t, want.Tokens[i], got.Tokens[i])
 	}
 	requireAudits(t, want.Audit, got.Audit)
 }
