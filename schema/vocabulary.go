@@ -110,7 +110,7 @@ type Use struct {
 }
 
 // Vocabulary is every name the code relies on, by object type.
-var Vocabulary = uses(map[string][]string{
+var Vocabulary = append(uses(map[string][]string{
 	TypeUser:    nil,
 	TypeContact: nil,
 	TypeHost:    {RelHostAdmin, RelHostStaff, PermManageAccounts},
@@ -136,7 +136,7 @@ var Vocabulary = uses(map[string][]string{
 	TypeInvitation: {RelAccount, RelInviter, PermPending},
 	TypeMembership: {RelVersion},
 	TypeOperation:  {RelApplied},
-})
+}), uses(tokenVocabulary())...)
 
 func uses(byType map[string][]string) []Use {
 	var out []Use

@@ -3,25 +3,38 @@ package hostaccess
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/hostaccess/hostaccess/schema"
 )
 
 // Check is one question: may Subject (TYPE:ID, e.g. "user:carol") do
 // Permission on Resource (TYPE:ID, e.g. "account:acme")?
+//
+// A token subject ("token:acme/1f2e...") is asked the permission's token_
+// counterpart (pay_invoices -> token_pay_invoices), which holds only where
+// both the token and its creator reach. Context gives the caveats' values:
+// client_ip for a token restricted to networks.
 type Check struct {
-	Resource   string `json:"resource"`
-	Permission string `json:"permission"`
-	Subject    string `json:"subject"`
+	Resource   string         `json:"resource"`
+	Permission string         `json:"permission"`
+	Subject    string         `json:"subject"`
+	Context    map[string]any `json:"context,omitempty"`
 }
 
 // Answer is the answer to a Check.
 type Answer struct {
 	Check
 	Allowed bool `json:"allowed"`
-	// Conditional is true when the answer depends on missing caveat context.
-	Conditional bool `json:"conditional,omitempty"`
+	// Conditional is true when the answer depends on missing caveat
+	// context: it is never allowed, and MissingContext names what to give.
+	Conditional    bool     `json:"conditional,omitempty"`
+	MissingContext []string `json:"missing_context,omitempty"`
 	// Error is set when this question could not be answered (bulk only).
 	Error string `json:"error,omitempty"`
 }
@@ -60,10 +73,15 @@ func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, 
 	if c.Permission == "" {
 		return Answer{}, invalidf("the question has no permission")
 	}
+	caveatCtx, err := checkContext(c.Context)
+	if err != nil {
+		return Answer{}, err
+	}
+	permission := askedPermission(res, sub, c.Permission)
 	var resp *v1.CheckPermissionResponse
 	err = s.ask(ctx, []*v1.ObjectReference{res}, opts, func(ctx context.Context, cons *v1.Consistency) (*v1.ZedToken, error) {
 		r, err := s.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-			Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}, Consistency: cons,
+			Resource: res, Permission: permission, Subject: &v1.SubjectReference{Object: sub}, Consistency: cons, Context: caveatCtx,
 		})
 		if err != nil {
 			return nil, fromSpiceDB(err)
@@ -75,12 +93,7 @@ func (s *Service) Can(ctx context.Context, c Check, opts CheckOptions) (Answer, 
 		return Answer{}, err
 	}
 	a := Answer{Check: c}
-	switch resp.GetPermissionship() {
-	case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
-		a.Allowed = true
-	case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
-		a.Conditional = true
-	}
+	a.answer(resp.GetPermissionship(), resp.GetPartialCaveatInfo())
 	return a, nil
 }
 
@@ -109,7 +122,11 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 		if c.Permission == "" {
 			return nil, invalidf("question %d has no permission", i+1)
 		}
-		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: c.Permission, Subject: &v1.SubjectReference{Object: sub}}
+		caveatCtx, err := checkContext(c.Context)
+		if err != nil {
+			return nil, invalidf("question %d: %s", i+1, err.Error())
+		}
+		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: res, Permission: askedPermission(res, sub, c.Permission), Subject: &v1.SubjectReference{Object: sub}, Context: caveatCtx}
 		resources[i] = res
 	}
 	var resp *v1.CheckBulkPermissionsResponse
@@ -135,12 +152,64 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 			out[i].Error = e.GetMessage()
 			continue
 		}
-		switch pair.GetItem().GetPermissionship() {
-		case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
-			out[i].Allowed = true
-		case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
-			out[i].Conditional = true
-		}
+		out[i].answer(pair.GetItem().GetPermissionship(), pair.GetItem().GetPartialCaveatInfo())
 	}
 	return out, nil
+}
+
+// answer fills in what SpiceDB answered.
+func (a *Answer) answer(p v1.CheckPermissionResponse_Permissionship, partial *v1.PartialCaveatInfo) {
+	switch p {
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION:
+		a.Allowed = true
+	case v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
+		a.Conditional = true
+		a.MissingContext = slices.Sorted(slices.Values(partial.GetMissingRequiredContext()))
+	}
+}
+
+// askedPermission is the permission to ask SpiceDB: a token subject is asked
+// the token_ counterpart. A permission no token can hold is asked as is,
+// and no plain permission ever holds for a token.
+func askedPermission(res, sub *v1.ObjectReference, permission string) string {
+	if sub.GetObjectType() != schema.TypeToken {
+		return permission
+	}
+	if p, ok := schema.TokenPermission(res.GetObjectType(), permission); ok {
+		return p
+	}
+	return permission
+}
+
+// MaxContextBytes bounds a check's caveat context, encoded as JSON.
+const MaxContextBytes = 4096
+
+// checkContext turns a check's context into SpiceDB's, refusing what no
+// caveat could use.
+func checkContext(c map[string]any) (*structpb.Struct, error) {
+	if len(c) == 0 {
+		return nil, nil
+	}
+	if n := len(mustJSON(c)); n > MaxContextBytes {
+		return nil, invalidf("the check's context is %d bytes: at most %d", n, MaxContextBytes)
+	}
+	for k := range c {
+		if err := checkText("context key", k, 100); err != nil {
+			return nil, err
+		}
+	}
+	if ip, ok := c["client_ip"]; ok {
+		s, isString := ip.(string)
+		if !isString {
+			return nil, invalidf("context client_ip: want an IP address as a string, e.g. \"203.0.113.7\"")
+		}
+		if _, err := netip.ParseAddr(s); err != nil {
+			return nil, invalidf("context client_ip %s is not an IP address", quoteShort(s))
+		}
+	}
+	st, err := structpb.NewStruct(c)
+	if err != nil {
+		return nil, invalidf("the check's context: %s", err.Error())
+	}
+	return st, nil
 }

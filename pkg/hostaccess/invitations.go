@@ -560,6 +560,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	}
 	out := Acceptance{AccountID: inv.AccountID}
 	updates := consume
+	var revoked []step
 	switch {
 	case st.isOwner(login.UserID):
 		out.Owner, out.Merged = true, true
@@ -579,6 +580,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 				}
 			}
 			current = nil
+			// Nor do tokens made during it: the new membership's twins
+			// would bring them back to life.
+			var dropped []*v1.RelationshipUpdate
+			dropped, revoked = st.dropTokens(login.UserID, "hostaccess (the creator's earlier membership ended)", s.now().UTC())
+			updates = append(updates, dropped...)
 		}
 		out.Access = granted
 		updates = append(updates, diff(withoutSeats(current), accessTuples(inv.AccountID, login.UserID, granted))...)
@@ -593,10 +599,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 	written, err := s.commit(ctx, change{
 		actor: Person(login.UserID), flow: "accept_invitation", accountID: inv.AccountID, target: "invitation:" + inv.ID, after: out,
 		updates: updates, pre: pre, state: st, changed: []string{login.UserID}, decidedBy: decidedBy,
-		then: []step{
+		then: append([]step{
 			{InvitationStatus: &invitationStep{ID: inv.ID, From: directory.InvitationPending, To: directory.InvitationAccepted, By: "user:" + login.UserID, At: s.now().UTC()}},
 			{Person: &directory.Person{UserID: login.UserID, Email: email, DisplayName: login.DisplayName}},
-		},
+		}, revoked...),
 	})
 	if err != nil {
 		if isConflict(err) {

@@ -53,6 +53,7 @@ type step struct {
 	PutContact       *directory.Contact `json:"put_contact,omitempty"`
 	DeleteContact    string             `json:"delete_contact,omitempty"`
 	DeleteAccount    string             `json:"delete_account,omitempty"`
+	TokenStatus      *tokenStep         `json:"token_status,omitempty"`
 }
 
 type invitationStep struct {
@@ -116,7 +117,11 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 	marker := expiring(relationship(typeOperation, opID, schema.RelApplied, typeAccount, c.accountID), &expires)
 	writeCtx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	updates := append(dedupe(c.updates), touch(marker))
+	updates := c.updates
+	if c.state != nil {
+		updates = c.state.withTwins(updates)
+	}
+	updates = append(dedupe(updates), touch(marker))
 	pre := c.pre
 	if c.state != nil {
 		guard, guardPre := c.state.footprintGuard(c.changed, c.decidedBy, opID)
@@ -202,6 +207,8 @@ func (s *Service) applyStep(ctx context.Context, st step) error {
 			}
 		}
 		return err
+	case st.TokenStatus != nil:
+		return s.applyTokenStep(ctx, st.TokenStatus)
 	case st.Person != nil:
 		return s.rememberPerson(ctx, st.Person.UserID, st.Person.Email, st.Person.DisplayName)
 	case st.NewPerson != nil:

@@ -320,6 +320,12 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	// in the same write, as nobody could accept them any more.
 	withdrawn, then := st.withdraw(st.sentBy(userID), actor.String()+" (inviter removed)", s.now().UTC())
 	updates = append(updates, withdrawn...)
+	// Their tokens go too: they would reach nothing (their twins go with
+	// their grants), and a token outliving its creator's membership would
+	// come back to life were they invited again.
+	dropped, revoked := st.dropTokens(userID, actor.String()+" (creator removed)", s.now().UTC())
+	updates = append(updates, dropped...)
+	then = append(then, revoked...)
 	before := "owner"
 	if !isOwner {
 		before = st.accessOf(userID).Summary()

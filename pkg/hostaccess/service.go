@@ -68,6 +68,9 @@ type Config struct {
 	Mailer InvitationMailer
 	// Now is the clock (time.Now by default); tests move it.
 	Now func() time.Time
+	// MaxTokenLifetime is the longest a personal access token may live
+	// (DefaultMaxTokenLifetime, 90 days, by default).
+	MaxTokenLifetime time.Duration
 	// RecoverAfter is how old an interrupted flow's intent must be before
 	// Recover settles it (RecoverAfter by default). It must exceed the
 	// longest a relationship write may take on any node (30 s).
@@ -100,6 +103,7 @@ type Service struct {
 	recoverAfter time.Duration
 	fresh        *freshness.Tracker
 	engineTells  bool // the engine reports writes to fresh (Config.EngineReportsWrites)
+	maxTokenLife time.Duration
 }
 
 // New builds a Service.
@@ -125,6 +129,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxTokenLifetime == 0 {
+		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	if cfg.MaxTokenLifetime < time.Hour || cfg.MaxTokenLifetime > MaxExpiry {
+		return nil, fmt.Errorf("hostaccess: MaxTokenLifetime %s: want between 1h and %s", cfg.MaxTokenLifetime, MaxExpiry)
+	}
 	if cfg.Schema == "" {
 		cfg.Schema = schema.Hosting
 	}
@@ -134,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
 		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, explain: newExplainers(cfg.Schema), recoverAfter: cfg.RecoverAfter,
-		fresh: cfg.Freshness, engineTells: cfg.EngineReportsWrites,
+		fresh: cfg.Freshness, engineTells: cfg.EngineReportsWrites, maxTokenLife: cfg.MaxTokenLifetime,
 	}, nil
 }
 

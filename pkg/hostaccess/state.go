@@ -27,7 +27,7 @@ type accountState struct {
 }
 
 // prefixedTypes are the object types whose ids start with "ACCOUNT/".
-var prefixedTypes = []string{typeProduct, typeGroup, typeTag, typeSeat, typeInvitation, typeMembership}
+var prefixedTypes = []string{typeProduct, typeGroup, typeTag, typeSeat, typeInvitation, typeMembership, typeToken}
 
 // readAccount reads an account's relationships, fully consistent: the flows
 // that follow decide from this state and guard their writes with
@@ -123,15 +123,23 @@ func (st *accountState) host() string {
 
 // userTuples are every relationship of the account naming the user as
 // subject: the person's whole footprint on this account. The invitations
-// they sent are not part of it (see withdraw).
+// they sent are not part of it (see withdraw), nor the twins their tokens
+// reach through (see withTwins), nor the tokens they created.
 func (st *accountState) userTuples(userID string) []*v1.Relationship {
 	var out []*v1.Relationship
 	for _, r := range st.find("", "", "", typeUser, userID) {
-		if r.GetResource().GetObjectType() != typeInvitation {
+		if ownFootprint(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// ownFootprint reports whether a relationship naming a person is part of
+// their footprint (userTuples).
+func ownFootprint(r *v1.Relationship) bool {
+	typ := r.GetResource().GetObjectType()
+	return typ != typeInvitation && typ != typeToken && r.GetSubject().GetOptionalRelation() == ""
 }
 
 // sentBy lists the pending invitations userID sent.
@@ -168,7 +176,7 @@ func (st *accountState) accessOf(userID string) Access { return st.accessFrom(st
 func (st *accountState) tuplesByUser() map[string][]*v1.Relationship {
 	out := map[string][]*v1.Relationship{}
 	for _, r := range st.rels {
-		if sub := r.GetSubject().GetObject(); sub.GetObjectType() == typeUser && r.GetResource().GetObjectType() != typeInvitation {
+		if sub := r.GetSubject().GetObject(); sub.GetObjectType() == typeUser && ownFootprint(r) {
 			out[sub.GetObjectId()] = append(out[sub.GetObjectId()], r)
 		}
 	}
