@@ -124,10 +124,10 @@ func TestATokenIsRefusedWhatItsCreatorDoesNotHold(t *testing.T) {
 	requireCode(t, try(carol, hostaccess.TokenInput{Technical: hostaccess.ProductScope{Products: []string{"shop"}}, ExpiresAt: &end}), "escalation")
 	requireCode(t, try(carol, hostaccess.TokenInput{Technical: hostaccess.ProductScope{All: true}, ExpiresAt: &end}), "escalation")
 	requireCode(t, try(carol, hostaccess.TokenInput{Technical: hostaccess.ProductScope{Products: []string{"nope"}}, ExpiresAt: &end}), "not_found")
-	requireCode(t, try(carol, hostaccess.TokenInput{Rights: billing}), "invalid_argument")                    // no expiry
-	requireCode(t, try(carol, hostaccess.TokenInput{Rights: billing, ExpiresAt: &past}), "invalid_argument")  // past
+	requireCode(t, try(carol, hostaccess.TokenInput{Rights: billing}), "invalid_argument")                     // no expiry
+	requireCode(t, try(carol, hostaccess.TokenInput{Rights: billing, ExpiresAt: &past}), "invalid_argument")   // past
 	requireCode(t, try(carol, hostaccess.TokenInput{Rights: billing, ExpiresAt: &tooFar}), "invalid_argument") // beyond the maximum
-	requireCode(t, try(carol, hostaccess.TokenInput{ExpiresAt: &end}), "invalid_argument")                    // given nothing
+	requireCode(t, try(carol, hostaccess.TokenInput{ExpiresAt: &end}), "invalid_argument")                     // given nothing
 	requireCode(t, try(carol, hostaccess.TokenInput{Name: "a\x00b", Rights: billing, ExpiresAt: &end}), "invalid_argument")
 	requireCode(t, try(carol, hostaccess.TokenInput{Name: strings.Repeat("n", 101), Rights: billing, ExpiresAt: &end}), "invalid_argument")
 	requireCode(t, try(carol, hostaccess.TokenInput{Rights: []hostaccess.Right{"root"}, ExpiresAt: &end}), "invalid_argument")
