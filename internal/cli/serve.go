@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,6 +60,10 @@ type serveConfig struct {
 	RecoverAfter time.Duration
 	// AuditRetention: how long audit entries are kept (0: for ever).
 	AuditRetention time.Duration
+	// MFARights: rights needing a two-factor session ("" none).
+	MFARights []string
+	// MaxTokenLifetime: the longest a personal access token may live.
+	MaxTokenLifetime time.Duration
 
 	// Consistency of the service's checks: tokens (per-account freshness
 	// tokens, pkg/freshness) or full. FreshnessCacheSize bounds the tokens
@@ -257,6 +262,8 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for invitation e-mails: smtp://user:pass@host:587 (STARTTLS), smtps://host:465")
 	f.StringVar(&cfg.SMTPFrom, "smtp-from", "", "From address of invitation e-mails")
 	f.StringVar(&cfg.DirectoryURI, "directory-conn-uri", "", "database of the directory (default: the datastore's; needed for durability with --spicedb-endpoint)")
+	f.StringSliceVar(&cfg.MFARights, "mfa-rights", nil, "rights that need a two-factor session on accounts with a host (checks then need mfa in their context; e.g. security,user_management; default none)")
+	f.DurationVar(&cfg.MaxTokenLifetime, "token-max-lifetime", hostaccess.DefaultMaxTokenLifetime, "the longest a personal access token may live (1h to 10 years)")
 	f.DurationVar(&cfg.AuditRetention, "audit-retention", 0, "remove audit entries older than this, hourly (e.g. 8760h; 0: keep every entry); the chain verifies from the last one removed")
 	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
@@ -290,6 +297,8 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		InviteURLTemplate:      cfg.InviteURLTemplate,
 		RecoverAfter:           cfg.RecoverAfter,
 		AuditRetention:         cfg.AuditRetention,
+		MFARights:              rightsOf(cfg.MFARights),
+		MaxTokenLifetime:       cfg.MaxTokenLifetime,
 		APIKeys:                cfg.APIKeys,
 		APIKeysFile:            cfg.APIKeysFile,
 		ReloadKeys:             hup,
@@ -401,4 +410,15 @@ func newMigrateCommand() *cobra.Command {
 	}
 	registerDatastoreFlags(cmd, &cfg)
 	return cmd
+}
+
+// rightsOf turns --mfa-rights into rights ("none" or nothing: none).
+func rightsOf(names []string) []hostaccess.Right {
+	var out []hostaccess.Right
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n != "" && n != "none" {
+			out = append(out, hostaccess.Right(n))
+		}
+	}
+	return out
 }

@@ -47,6 +47,13 @@ func NewStack(t testing.TB, mailer hostaccess.InvitationMailer) *Stack {
 // background recovery.
 func NewStackOn(t testing.TB, mailer hostaccess.InvitationMailer, onPostgres bool) *Stack {
 	t.Helper()
+	return NewStackWith(t, mailer, onPostgres, nil)
+}
+
+// NewStackWith is NewStackOn with settings of the test's own: configure
+// changes the server before it starts.
+func NewStackWith(t testing.TB, mailer hostaccess.InvitationMailer, onPostgres bool, configure func(*stack.Server)) *Stack {
+	t.Helper()
 	st := &Stack{Clock: testutil.NewClock()}
 	srv := &stack.Server{
 		Engine:            testengine.EngineConfig("", 50*time.Millisecond),
@@ -60,6 +67,9 @@ func NewStackOn(t testing.TB, mailer hostaccess.InvitationMailer, onPostgres boo
 	if onPostgres {
 		st.DatabaseURI = testengine.MigratedDatabase(t)
 		srv.Engine = testengine.EngineConfig(st.DatabaseURI, 50*time.Millisecond)
+	}
+	if configure != nil {
+		configure(srv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

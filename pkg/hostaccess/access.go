@@ -100,6 +100,10 @@ type Access struct {
 	Notifications []Category `json:"notifications,omitempty"`
 	// ExpiresAt ends the membership, and with it every grant, at that time.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// AllowedCIDRs restricts the membership, and with it every grant, to
+	// requests from these networks: checks must give client_ip in their
+	// context (without it they are conditional). Empty: any network.
+	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
 }
 
 // Presets of the seeds, expressed in rights.
@@ -159,6 +163,9 @@ func (a Access) normalize() (Access, error) {
 		t := a.ExpiresAt.UTC().Truncate(time.Second)
 		out.ExpiresAt = &t
 	}
+	if out.AllowedCIDRs, err = normalizeCIDRs(a.AllowedCIDRs); err != nil {
+		return Access{}, err
+	}
 	return out, nil
 }
 
@@ -193,6 +200,10 @@ func union(a, b Access) Access {
 		Notifications: uniqueSorted(append(slices.Clone(a.Notifications), b.Notifications...)),
 	}
 	out.ExpiresAt = earlier(a.ExpiresAt, b.ExpiresAt)
+	// Merging never restricts: unrestricted wins, two allowlists add up.
+	if len(a.AllowedCIDRs) > 0 && len(b.AllowedCIDRs) > 0 {
+		out.AllowedCIDRs = uniqueSorted(append(slices.Clone(a.AllowedCIDRs), b.AllowedCIDRs...))
+	}
 	return out
 }
 
@@ -228,6 +239,9 @@ func (a Access) Summary() string {
 	out := strings.Join(parts, ", ")
 	if a.ExpiresAt != nil {
 		out += " (until " + a.ExpiresAt.UTC().Format(time.RFC3339) + ")"
+	}
+	if len(a.AllowedCIDRs) > 0 {
+		out += " (from " + strings.Join(a.AllowedCIDRs, ", ") + " only)"
 	}
 	return out
 }

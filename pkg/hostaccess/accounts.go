@@ -77,6 +77,8 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	updates := []*v1.RelationshipUpdate{touch(relationship(typeAccount, in.ID, schema.RelOwner, typeUser, in.OwnerID))}
 	if in.HostID != "" {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelAccountHost, typeHost, in.HostID)))
+		// The host's conditions, as configured, hold for its new account.
+		updates = append(updates, s.hostConditions(in.HostID)...)
 	}
 	if in.delegated() {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelDelegatedTo, typeHost, in.HostID)))

@@ -551,7 +551,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 			(st.memberTuple(inviter) == nil || additions(st.accessOf(inviter), invited).grantsAnything()) {
 			return Acceptance{}, errorf(ErrEscalation, "%s sent this invitation and cannot accept it themselves: it would raise their own access; another person who manages users must invite them", login.UserID)
 		}
-		scopePre, err := s.checkGrant(ctx, Person(inviter), st, "", Access{}, invited, true)
+		scopePre, err := s.checkGrant(ctx, Actor{UserID: inviter, MFA: true, standing: true}, st, "", Access{}, invited, true)
 		if err != nil {
 			return Acceptance{}, errorf(ErrForbidden, "this invitation can no longer be accepted: %s", err)
 		}

@@ -3,6 +3,7 @@ package hostaccess
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -80,8 +81,14 @@ func earlier(a, b *time.Time) *time.Time {
 func (s *Service) checkGrant(ctx context.Context, actor Actor, st *accountState, target string, current, desired Access, joining bool) ([]*v1.Precondition, error) {
 	add := additions(current, desired)
 	longer := lengthens(current.ExpiresAt, desired.ExpiresAt)
-	if actor.UserID != "" && actor.UserID == target && (add.grantsAnything() || longer || joining) {
-		return nil, errorf(ErrEscalation, "%s cannot raise or lengthen their own access", actor)
+	wider := widens(current.AllowedCIDRs, desired.AllowedCIDRs)
+	if actor.UserID != "" && actor.UserID == target && (add.grantsAnything() || longer || wider || joining) {
+		return nil, errorf(ErrEscalation, "%s cannot raise, lengthen or widen their own access", actor)
+	}
+	// Nor is it used from more places: a member restricted to networks
+	// grants only within them.
+	if nets := st.cidrsOf(actor.UserID); len(nets) > 0 && (joining || wider || add.grantsAnything()) && !within(desired.AllowedCIDRs, nets) {
+		return nil, errorf(ErrEscalation, "%s's own access holds only from %s: what they grant must be restricted within them (set allowed_cidrs)", actor, strings.Join(nets, ", "))
 	}
 	// A reach never outlives the granter's own: what a time-bound member
 	// grants (membership itself included) ends when their access does.

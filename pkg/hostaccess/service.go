@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -68,6 +69,11 @@ type Config struct {
 	Mailer InvitationMailer
 	// Now is the clock (time.Now by default); tests move it.
 	Now func() time.Time
+	// MFARights are the rights that need a two-factor session (Actor.MFA,
+	// mfa in a check's context) on every account with a host; nil: none.
+	// RecommendedMFARights is the set to start with. Turning it on makes
+	// checks of those rights without mfa conditional, so it is a choice.
+	MFARights []Right
 	// MaxTokenLifetime is the longest a personal access token may live
 	// (DefaultMaxTokenLifetime, 90 days, by default).
 	MaxTokenLifetime time.Duration
@@ -104,6 +110,7 @@ type Service struct {
 	fresh        *freshness.Tracker
 	engineTells  bool // the engine reports writes to fresh (Config.EngineReportsWrites)
 	maxTokenLife time.Duration
+	mfaRights    []Right
 }
 
 // New builds a Service.
@@ -132,6 +139,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxTokenLifetime == 0 {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
 	}
+	mfa, err := checkMFARights(cfg.MFARights)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.MaxTokenLifetime < time.Hour || cfg.MaxTokenLifetime > MaxExpiry {
 		return nil, fmt.Errorf("hostaccess: MaxTokenLifetime %s: want between 1h and %s", cfg.MaxTokenLifetime, MaxExpiry)
 	}
@@ -144,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		client: cfg.Engine, dir: cfg.Directory, log: cfg.Logger, ttl: cfg.InvitationTTL,
 		urlTmpl: cfg.InviteURLTemplate, mailer: cfg.Mailer, now: cfg.Now, explain: newExplainers(cfg.Schema), recoverAfter: cfg.RecoverAfter,
-		fresh: cfg.Freshness, engineTells: cfg.EngineReportsWrites, maxTokenLife: cfg.MaxTokenLifetime,
+		fresh: cfg.Freshness, engineTells: cfg.EngineReportsWrites, maxTokenLife: cfg.MaxTokenLifetime, mfaRights: mfa,
 	}, nil
 }
 
@@ -153,6 +164,17 @@ func New(cfg Config) (*Service, error) {
 type Actor struct {
 	UserID  string
 	Service string
+	// MFA says the person's session passed two-factor authentication: on a
+	// host requiring it for a right (Config.MFARights), their flows using
+	// that right are refused without it.
+	MFA bool
+	// ClientIP is where the person's request comes from: a member
+	// restricted to networks (Access.AllowedCIDRs) acts only with it.
+	ClientIP string
+	// standing asks whether the person still holds what they need, their
+	// session apart: an invitation accepted later re-checks its inviter,
+	// whose conditions were met when they sent it.
+	standing bool
 }
 
 // Person is the actor for a login.
@@ -173,6 +195,11 @@ func (a Actor) validate() error {
 	case a.UserID != "" && a.Service != "":
 		return invalidf("an actor is a person or a service, not both")
 	case a.UserID != "":
+		if a.ClientIP != "" {
+			if _, err := netip.ParseAddr(a.ClientIP); err != nil {
+				return invalidf("the actor's client IP %s is not an IP address", quoteShort(a.ClientIP))
+			}
+		}
 		return validName("actor user id", a.UserID)
 	case a.Service != "":
 		return nil
@@ -210,7 +237,7 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 	}
 	items := make([]*v1.CheckBulkPermissionsRequestItem, len(needs))
 	for i, n := range needs {
-		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: n.resource, Permission: n.permission, Subject: subject(typeUser, actor.UserID)}
+		items[i] = &v1.CheckBulkPermissionsRequestItem{Resource: n.resource, Permission: n.permission, Subject: subject(typeUser, actor.UserID), Context: actor.session()}
 	}
 	resp, err := s.client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: fullyConsistent(), Items: items})
 	if err != nil {
@@ -224,7 +251,11 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 		if pair.GetError() != nil {
 			return errorf(ErrInvalidArgument, "checking %s: %s", needs[i].what, pair.GetError().GetMessage()) //nolint:gosec // len(pairs) == len(requests) is checked above
 		}
-		if pair.GetItem().GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		if pair.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION && !actor.standing {
+			return conditionalRefusal(actor, needs[i].what, pair.GetItem().GetPartialCaveatInfo().GetMissingRequiredContext()) //nolint:gosec // len(pairs) == len(requests) is checked above
+		}
+		if p := pair.GetItem().GetPermissionship(); p != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION &&
+			(p != v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION || !actor.standing) {
 			n := needs[i] //nolint:gosec // len(pairs) == len(requests) is checked above
 			if n.escalation {
 				return errorf(ErrEscalation, "%s cannot grant %s: they do not hold it themselves", actor, n.what)

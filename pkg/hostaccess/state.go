@@ -197,6 +197,7 @@ func (st *accountState) accessFrom(tuples []*v1.Relationship) Access {
 					t := exp.AsTime().UTC()
 					a.ExpiresAt = &t
 				}
+				a.AllowedCIDRs = allowedCIDRs(r)
 			case schema.RelAdministrator:
 				a.Administrator = true
 			case schema.RelTechnical:
@@ -239,7 +240,7 @@ func (st *accountState) accessFrom(tuples []*v1.Relationship) Access {
 // accessTuples are the relationships that give userID access a on the
 // account (administrator seat apart).
 func accessTuples(accountID, userID string, a Access) []*v1.Relationship {
-	rels := []*v1.Relationship{expiring(relationship(typeAccount, accountID, schema.RelMember, typeUser, userID), a.ExpiresAt)}
+	rels := []*v1.Relationship{restricted(expiring(relationship(typeAccount, accountID, schema.RelMember, typeUser, userID), a.ExpiresAt), a.AllowedCIDRs)}
 	if a.Administrator {
 		rels = append(rels, relationship(typeAccount, accountID, schema.RelAdministrator, typeUser, userID))
 	}
@@ -422,7 +423,7 @@ func diff(current, desired []*v1.Relationship) []*v1.RelationshipUpdate {
 	}
 	for _, r := range desired {
 		old, ok := have[key(r)]
-		if !ok || !sameExpiration(old, r) {
+		if !ok || !sameExpiration(old, r) || !sameCaveat(old, r) {
 			updates = append(updates, touch(r))
 		}
 	}

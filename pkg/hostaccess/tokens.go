@@ -486,6 +486,8 @@ func twinOf(r *v1.Relationship) (*v1.Relationship, bool) {
 		Resource: r.GetResource(), Relation: twin,
 		Subject:           &v1.SubjectReference{Object: sub.GetObject(), OptionalRelation: schema.RelTokens},
 		OptionalExpiresAt: r.GetOptionalExpiresAt(),
+		// A membership restricted to networks restricts the tokens with it.
+		OptionalCaveat: r.GetOptionalCaveat(),
 	}, true
 }
 

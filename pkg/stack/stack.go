@@ -120,6 +120,13 @@ type Server struct {
 	// then hourly (0: keep every entry; MinAuditRetention at least). The
 	// hash chain then verifies from the last entry removed.
 	AuditRetention time.Duration
+	// MFARights are the rights needing a two-factor session on accounts
+	// with a host (hostaccess.Config.MFARights; nil: none); Start applies
+	// them to every host SpiceDB knows.
+	MFARights []hostaccess.Right
+	// MaxTokenLifetime is the longest a personal access token may live
+	// (hostaccess.DefaultMaxTokenLifetime when 0).
+	MaxTokenLifetime time.Duration
 
 	// APIKeys are the HTTP API's keys, "NAME=KEY" or "NAME:SCOPE[+SCOPE]=KEY".
 	// APIKeysFile holds more, one a line, reloaded when it changes and on
@@ -242,9 +249,14 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		// tracker (engine.Config.Freshness, set above); a remote cluster has none.
 		EngineReportsWrites: s.Engine.SpiceDBEndpoint == "",
 		Schema:              s.Schema,
+		MFARights:           s.MFARights,
+		MaxTokenLifetime:    s.MaxTokenLifetime,
 	})
 	if err != nil {
 		return err
+	}
+	if _, err := s.svc.ApplyConditions(ctx); err != nil {
+		return fmt.Errorf("applying the two-factor conditions: %w", err)
 	}
 	if s.RecoverInterval >= 0 {
 		svc, every := s.svc, s.RecoverInterval
