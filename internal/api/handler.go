@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -23,6 +24,14 @@ import (
 
 // ActorHeader names who acts: "user:<id>" or "service".
 const ActorHeader = "X-Hostaccess-Actor"
+
+// MFAHeader says the person's session passed two-factor authentication
+// ("true"), and ClientIPHeader where their request comes from: the
+// conditions a person's own flows are checked under (docs/conditions.md).
+const (
+	MFAHeader      = "X-Hostaccess-MFA"
+	ClientIPHeader = "X-Hostaccess-Client-IP"
+)
 
 // server holds what the handlers share.
 type server struct {
@@ -164,7 +173,10 @@ func (s *server) wrap(rt route) http.Handler {
 			}
 			if rt.access == withActor {
 				var err error
-				if actor, err = parseActor(r.Header.Get(ActorHeader), caller.name); err != nil {
+				if actor, err = parseActor(r.Header.Get(ActorHeader), caller.name); err == nil {
+					err = parseSession(r.Header, &actor)
+				}
+				if err != nil {
 					s.writeError(w, r, err)
 					return
 				}
@@ -225,6 +237,32 @@ func parseActor(header, caller string) (hostaccess.Actor, error) {
 		return hostaccess.Actor{}, invalidArgument("header %s is required: user:<id> or service", ActorHeader)
 	}
 	return hostaccess.Actor{}, invalidArgument("header %s %q: want user:<id> or service", ActorHeader, header)
+}
+
+// parseSession reads the person's session conditions, refusing a value
+// that is not one.
+func parseSession(h http.Header, actor *hostaccess.Actor) error {
+	switch v := strings.TrimSpace(h.Get(MFAHeader)); v {
+	case "", "false":
+	case "true":
+		actor.MFA = true
+	default:
+		return invalidArgument("header %s %s: want true or false", MFAHeader, strconv.Quote(shortHeader(v)))
+	}
+	if v := strings.TrimSpace(h.Get(ClientIPHeader)); v != "" {
+		if _, err := netip.ParseAddr(v); err != nil {
+			return invalidArgument("header %s %s is not an IP address", ClientIPHeader, strconv.Quote(shortHeader(v)))
+		}
+		actor.ClientIP = v
+	}
+	return nil
+}
+
+func shortHeader(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "..."
+	}
+	return v
 }
 
 // writeJSON encodes a successful answer; a nil body is 204-style empty.

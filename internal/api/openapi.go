@@ -211,7 +211,7 @@ func (g *generator) operation(rt route) obj {
 	}
 	var params []obj
 	if rt.access == withActor {
-		params = append(params, obj{"$ref": "#/components/parameters/Actor"})
+		params = append(params, obj{"$ref": "#/components/parameters/Actor"}, obj{"$ref": "#/components/parameters/MFA"}, obj{"$ref": "#/components/parameters/ClientIP"})
 	}
 	for _, name := range rt.Params() {
 		params = append(params, obj{"$ref": "#/components/parameters/" + paramRef(name)})
@@ -299,6 +299,14 @@ func (g *generator) parameters() obj {
 		"name": "X-Hostaccess-Actor", "in": "header", "required": true,
 		"description": "Who acts: user:<id> (a person, checked against their permissions) or service (the calling service, trusted, audited as service:<NAME>).",
 		"schema":      obj{"type": "string", "maxLength": len("user:") + hostaccess.MaxIDLen, "pattern": "^(user:" + strings.Trim(hostaccess.NamePattern, "^$") + "|service)$"},
+	}, "MFA": obj{
+		"name": MFAHeader, "in": "header", "required": false,
+		"description": "true when the person's session passed two-factor authentication. On a host requiring it for a right (serve --mfa-rights), flows using that right are refused without it.",
+		"schema":      obj{"type": "string", "enum": []string{"true", "false"}},
+	}, "ClientIP": obj{
+		"name": ClientIPHeader, "in": "header", "required": false,
+		"description": "The IP address the person's request comes from. A member restricted to networks (allowed_cidrs) acts only with it, and only from those networks.",
+		"schema":      obj{"type": "string", "maxLength": 64},
 	}}
 	for _, rt := range routes {
 		for _, name := range rt.Params() {

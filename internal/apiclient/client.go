@@ -30,6 +30,10 @@ type Client struct {
 	baseURL string
 	apiKey  string
 	actor   string
+	// MFA and ClientIP are the acting person's session conditions, sent
+	// with every call that names the actor (docs/conditions.md).
+	MFA      bool
+	ClientIP string
 	// HTTPClient sends the requests; http.DefaultClient when nil. Bound a
 	// call's duration with its context.
 	HTTPClient *http.Client
@@ -130,6 +134,12 @@ func (cl *Client) open(ctx context.Context, c call, accept string) (*http.Respon
 	}
 	if cl.actor != "" && !c.noActor {
 		req.Header.Set("X-Hostaccess-Actor", cl.actor)
+		if cl.MFA {
+			req.Header.Set("X-Hostaccess-MFA", "true")
+		}
+		if cl.ClientIP != "" {
+			req.Header.Set("X-Hostaccess-Client-IP", cl.ClientIP)
+		}
 	}
 	httpClient := cl.HTTPClient
 	if httpClient == nil {

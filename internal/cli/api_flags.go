@@ -20,12 +20,15 @@ import (
 
 // apiFlags are the flags of every client of the HTTP API (docs/http-api.md).
 type apiFlags struct {
-	url     string
-	key     string
-	actor   string
-	caPath  string
-	timeout time.Duration
-	output  string
+	url   string
+	key   string
+	actor string
+	// mfa and clientIP are the acting person's session conditions.
+	mfa      bool
+	clientIP string
+	caPath   string
+	timeout  time.Duration
+	output   string
 	// noActor marks a command that acts for nobody (accept: the login in
 	// the body accepts): it has no --actor.
 	noActor bool
@@ -41,6 +44,8 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 		// No default: a forgotten --actor must not silently act as the
 		// trusted service, which bypasses every permission check.
 		cmd.Flags().StringVar(&f.actor, "actor", "", `who acts (required): "user:<id>" (checked against their permissions) or "service" (the calling service, trusted)`)
+		cmd.Flags().BoolVar(&f.mfa, "mfa", false, "the acting person's session passed two-factor authentication (needed for the rights serve --mfa-rights names)")
+		cmd.Flags().StringVar(&f.clientIP, "client-ip", "", "the IP address the acting person's request comes from (needed by a member restricted to networks)")
 	}
 	cmd.Flags().StringVar(&f.caPath, "tls-ca-path", "", "PEM authorities verifying an https:// --api-url's certificate (default: the system's)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long a command may take")
@@ -91,6 +96,7 @@ func (f *apiFlags) withAPI(cmd *cobra.Command, check func() error, fn func(ctx c
 		}
 	}
 	client := apiclient.New(f.url, f.key, f.actor)
+	client.MFA, client.ClientIP = f.mfa, f.clientIP
 	if f.caPath != "" {
 		tlsCfg, err := tlsconf.ClientConfig(f.caPath, "--tls-ca-path")
 		if err != nil {
@@ -148,6 +154,7 @@ type accessFlags struct {
 	viewTags      []string
 	notify        []string
 	expires       string
+	allowCIDRs    []string
 }
 
 func (a *accessFlags) register(cmd *cobra.Command) {
@@ -163,6 +170,7 @@ func (a *accessFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&a.viewTags, "view-tag", nil, "read-only access to products with this tag (repeatable)")
 	fl.StringSliceVar(&a.notify, "notify", nil, "notification category, repeatable: "+strings.Join(categoryNames(), ", "))
 	fl.StringVar(&a.expires, "expires", "", "end of the access, RFC 3339 (2026-12-31T00:00:00Z)")
+	fl.StringSliceVar(&a.allowCIDRs, "allow-cidr", nil, "restrict the access to requests from this network, CIDR (repeatable; checks then need client_ip)")
 }
 
 // parseInto returns a check that parses the flags into dst before any
@@ -180,6 +188,7 @@ func (a *accessFlags) access() (hostaccess.Access, error) {
 		Administrator: a.administrator,
 		Technical:     hostaccess.ProductScope{All: a.allProducts, Products: a.products, Groups: a.groups, Tags: a.tags},
 		View:          hostaccess.ProductScope{Products: a.viewProducts, Groups: a.viewGroups, Tags: a.viewTags},
+		AllowedCIDRs:  a.allowCIDRs,
 	}
 	var err error
 	if out.Rights, err = parseRights(a.rights); err != nil {
