@@ -135,6 +135,8 @@ var schemaDocs = map[string]schemaDoc{
 		"granted_by": {description: "Who granted it, from the audit trail (user:ID or service:NAME; the inviter for an accepted invitation). Absent when the trail does not record it."},
 		"granted_at": {description: "When it was granted (for an invitation, when it was accepted). Absent when the trail does not record it."},
 		"ends":       {description: "When it ends (a time-bound membership); absent: no end."},
+		"networks":   {description: "The only networks the line holds from (the membership's allowed_cidrs); absent: any."},
+		"needs_mfa":  {description: "The line's right is used only in a two-factor session (serve --mfa-rights, on an account with a host)."},
 	}},
 	"ReviewFilter": {fields: map[string]prop{
 		"expiring_within_days": {description: "Only lines ending within this many days.", minimum: ptr(1), maximum: ptr(hostaccess.MaxExpiringDays)},

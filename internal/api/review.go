@@ -76,7 +76,7 @@ func (s *server) accessReview(r *http.Request, actor hostaccess.Actor) (int, any
 }
 
 // reviewColumns are the CSV's header row.
-var reviewColumns = []string{"account", "user_id", "email", "display_name", "role", "right", "scope", "held", "through", "granted_by", "granted_at", "ends"}
+var reviewColumns = []string{"account", "user_id", "email", "display_name", "role", "right", "scope", "held", "through", "granted_by", "granted_at", "ends", "networks", "needs_mfa"}
 
 // reviewCSVOf is the review as CSV: a header row, then one row per line.
 func reviewCSVOf(rv hostaccess.AccessReview) ([]byte, error) {
@@ -86,7 +86,7 @@ func reviewCSVOf(rv hostaccess.AccessReview) ([]byte, error) {
 		return nil, err
 	}
 	for _, l := range rv.Lines {
-		row := []string{rv.AccountID, l.UserID, l.Email, l.DisplayName, l.Role, l.Right, l.Scope, l.Held, l.Through, l.GrantedBy, stamp(l.GrantedAt), stamp(l.Ends)}
+		row := []string{rv.AccountID, l.UserID, l.Email, l.DisplayName, l.Role, l.Right, l.Scope, l.Held, l.Through, l.GrantedBy, stamp(l.GrantedAt), stamp(l.Ends), strings.Join(l.Networks, " "), strconv.FormatBool(l.NeedsMFA)}
 		for i := range row {
 			row[i] = inertCell(row[i])
 		}

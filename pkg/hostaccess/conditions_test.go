@@ -68,6 +68,17 @@ func TestSensitiveRightsNeedATwoFactorSession(t *testing.T) {
 	assert.False(t, f.ask("user:carol", "account:acme", "manage_users", withMFA).Allowed)
 	assert.True(t, f.ask("user:carol", "account:acme", "pay_invoices", nil).Allowed)
 
+	// The access review says which lines need the second factor.
+	rv, err := f.svc.AccessReview(ctx, aliceMFA, "acme", hostaccess.ReviewFilter{})
+	require.NoError(t, err)
+	needs := map[string]bool{}
+	for _, l := range rv.Lines {
+		if l.UserID == "carol" {
+			needs[l.Right] = l.NeedsMFA
+		}
+	}
+	assert.Equal(t, map[string]bool{"security": true, "billing": false}, needs)
+
 	// Another provider's setting: a service without MFARights is unchanged
 	// (newFixture's tests all run that way).
 	plain := newFixture(t)
@@ -99,6 +110,14 @@ func TestAMemberRestrictedToNetworksHoldsRightsOnlyFromThem(t *testing.T) {
 		if m.UserID == "olga" {
 			assert.Equal(t, office, m.Access.AllowedCIDRs)
 			assert.Contains(t, m.Summary, "203.0.113.0/24")
+		}
+	}
+
+	rv, err := f.svc.AccessReview(ctx, alice, "acme", hostaccess.ReviewFilter{})
+	require.NoError(t, err)
+	for _, l := range rv.Lines {
+		if l.UserID == "olga" {
+			assert.Equal(t, office, l.Networks, "review line %s %s", l.Right, l.Scope)
 		}
 	}
 

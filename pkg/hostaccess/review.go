@@ -62,6 +62,12 @@ type ReviewLine struct {
 	GrantedAt *time.Time `json:"granted_at,omitempty"`
 	// Ends is when it ends: the membership's end; nil for no end.
 	Ends *time.Time `json:"ends,omitempty"`
+	// Networks, when set, are the only networks the line holds from (the
+	// membership's allowed_cidrs).
+	Networks []string `json:"networks,omitempty"`
+	// NeedsMFA says the line's right is used only in a two-factor session
+	// (the provider's MFARights, on an account with a host).
+	NeedsMFA bool `json:"needs_mfa,omitempty"`
 }
 
 // ReviewFilter selects the lines of a review; the zero value keeps them
@@ -149,10 +155,19 @@ func (s *Service) AccessReview(ctx context.Context, actor Actor, accountID strin
 		if a.Administrator {
 			role = RoleAdministrator
 		}
-		lines = append(lines, history.date(id, role, memberLines(a), a.ExpiresAt)...)
+		member := memberLines(a)
+		for i := range member {
+			member[i].Networks = a.AllowedCIDRs
+		}
+		lines = append(lines, history.date(id, role, member, a.ExpiresAt)...)
 	}
 	for _, h := range staff {
 		lines = append(lines, history.dateDelegation(h))
+	}
+	if st.host() != "" {
+		for i := range lines {
+			lines[i].NeedsMFA = slices.Contains(s.mfaRights, Right(lines[i].Right))
+		}
 	}
 
 	ids := make([]string, 0, len(lines))
