@@ -489,6 +489,16 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			return &createAccountOp{actor: w.actor("creator"), id: fmt.Sprintf("%s-b%d", w.acct, w.accounts), owner: owner, ownerEmail: email, host: host}
 		}),
 		"add contact": do(func() op { return &addContactOp{actor: w.actor("actor"), acct: w.account("account")} }),
+		"create token": do(w.drawCreateToken),
+		"revoke token": do(func() op {
+			a := w.m.Accounts[w.acct]
+			if len(a.Tokens) == 0 {
+				return nil
+			}
+			t := rapid.SampledFrom(a.Tokens).Draw(w.t, "token")
+			actor := rapid.SampledFrom([]string{t.Creator, w.people[0], w.actor("actor")}).Draw(w.t, "revoker")
+			return &revokeTokenOp{actor: actor, acct: w.acct, id: t.ID}
+		}),
 		"race": func(rt *rapid.T) {
 			w.t = rt
 			a, b := w.drawRacer("first"), w.drawRacer("second")
@@ -503,7 +513,9 @@ func (w *world) actions() map[string]func(*rapid.T) {
 // drawRacer draws a flow for a race; races on the same person are the
 // interesting ones, so the targets come from a small set.
 func (w *world) drawRacer(label string) op {
-	switch rapid.IntRange(0, 4).Draw(w.t, label) {
+	switch rapid.IntRange(0, 5).Draw(w.t, label) {
+	case 5:
+		return w.drawCreateToken()
 	case 0:
 		return w.drawAccept()
 	case 1:
@@ -515,6 +527,22 @@ func (w *world) drawRacer(label string) op {
 	default:
 		return w.drawOrganize()
 	}
+}
+
+// drawCreateToken: someone of the account, mostly, gives a token part of
+// what they hold, or more (refused).
+func (w *world) drawCreateToken() op {
+	g := w.grant("given")
+	g.Admin, g.End = false, nil
+	if !g.GrantsSomething() {
+		g.Rights = []string{"billing"}
+	}
+	carol, dave, frank := w.people[2], w.people[3], w.people[4]
+	actor := rapid.SampledFrom([]string{w.people[0], carol, dave, frank, w.actor("actor")}).Draw(w.t, "creator")
+	if actor == flowfuzz.System {
+		actor = carol
+	}
+	return &createTokenOp{actor: actor, acct: w.acct, given: g}
 }
 
 // raceOp only names races in the tally.

@@ -72,6 +72,16 @@ type Account struct {
 	GroupsMade  map[string]bool
 	Invitations []*Invitation
 	Contacts    []string
+	Tokens      []*Token
+}
+
+// Token is a personal access token: what it was given, by whom; Live
+// until revoked or dropped with its creator's membership.
+type Token struct {
+	ID      string
+	Creator string
+	Given   Grant
+	Live    bool
 }
 
 // Model is the whole world of one fuzz run.
@@ -116,6 +126,11 @@ func (m *Model) Clone() *Model {
 			c.Invitations = append(c.Invitations, &cp)
 		}
 		c.Contacts = slices.Clone(a.Contacts)
+		c.Tokens = nil
+		for _, t := range a.Tokens {
+			cp := *t
+			c.Tokens = append(c.Tokens, &cp)
+		}
 		out.Accounts[id] = &c
 	}
 	return out
@@ -310,13 +325,18 @@ func (m *Model) mayGrant(a *Account, actor Actor, target string, current, desire
 	if add.Admin && !a.isAdmin(actor) {
 		return false
 	}
-	for _, r := range add.Rights {
+	return a.holdsAll(actor, add)
+}
+
+// holdsAll: actor holds every right and scope of g themselves.
+func (a *Account) holdsAll(actor string, g Grant) bool {
+	for _, r := range g.Rights {
 		// Held as owner or member: delegation gives no right to hand on.
 		if !a.holds(actor, r) {
 			return false
 		}
 	}
-	sc := add.Technical
+	sc := g.Technical
 	if sc.All && !a.managesAll(actor) {
 		return false
 	}
@@ -425,6 +445,8 @@ func (m *Model) Accept(acct string, inv *Invitation, user, email string) bool {
 	case a.isMember(user):
 		a.Members[user] = union(a.Members[user], inv.Offer)
 	default:
+		// Tokens of an earlier membership do not come back with this one.
+		a.dropTokens(user)
 		a.Members[user] = inv.Offer
 	}
 	return true
@@ -477,9 +499,11 @@ func (m *Model) Remove(actor Actor, acct, target string) bool {
 		}
 		delete(a.Owners, target)
 		a.withdrawSentBy(target)
+		a.dropTokens(target)
 		return true
 	}
 	a.withdrawSentBy(target)
+	a.dropTokens(target)
 	delete(a.Members, target)
 	return true
 }
@@ -583,3 +607,97 @@ func (m *Model) AddContact(actor Actor, acct string) bool {
 	a := m.Accounts[acct]
 	return actor == System || a.holds(actor, "user_management")
 }
+
+// --- personal access tokens: never more than their creator holds ---
+
+// CreateToken: an owner or member gives a token part of what they hold.
+func (m *Model) CreateToken(actor Actor, acct, id string, given Grant) bool {
+	a := m.Accounts[acct]
+	if a == nil || actor == System || !a.hasAccess(actor) || given.Admin || !given.grantsSomething() {
+		return false
+	}
+	for _, p := range given.Technical.Products {
+		if _, ok := a.Products[p]; !ok {
+			return false
+		}
+	}
+	for _, t := range given.Technical.Tags {
+		if !a.TagsMade[t] {
+			return false
+		}
+	}
+	for _, g := range given.Technical.Groups {
+		if !a.GroupsMade[g] {
+			return false
+		}
+	}
+	if !a.holdsAll(actor, given) {
+		return false
+	}
+	a.Tokens = append(a.Tokens, &Token{ID: id, Creator: actor, Given: given, Live: true})
+	return true
+}
+
+// RevokeToken: its creator or an owner, while it is live.
+func (m *Model) RevokeToken(actor Actor, acct string, t *Token) bool {
+	a := m.Accounts[acct]
+	if a == nil || t == nil || !t.Live {
+		return false
+	}
+	if actor != System && (!a.hasAccess(actor) || (actor != t.Creator && !a.Owners[actor])) {
+		return false
+	}
+	t.Live = false
+	return true
+}
+
+func (a *Account) dropTokens(user string) {
+	for _, t := range a.Tokens {
+		if t.Creator == user {
+			t.Live = false
+		}
+	}
+}
+
+// TokenIn finds a token of the account by id.
+func (m *Model) TokenIn(acct, id string) *Token {
+	if a := m.Accounts[acct]; a != nil {
+		for _, t := range a.Tokens {
+			if t.ID == id {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// TokenPermissions is what a token may do on its account: what it was
+// given AND what its creator holds now, as owner or member (never through
+// delegation), while it is live.
+func (m *Model) TokenPermissions(a *Account, t *Token) map[string]bool {
+	c, g := t.Creator, t.Given
+	both := func(right string) bool { return t.Live && a.holds(c, right) && slices.Contains(g.Rights, right) }
+	return map[string]bool{
+		"pay_invoices":        both("billing"),
+		"manage_domains":      both("domains"),
+		"manage_security":     both("security"),
+		"manage_users":        both("user_management"),
+		"manage_all_products": t.Live && a.managesAll(c) && g.Technical.All,
+		// No permission outside the token's ever holds for it.
+		"access": false,
+		"close":  false,
+	}
+}
+
+// TokenManagesProduct: the token was given the product (itself, a group,
+// a tag or all) and its creator manages it now.
+func (m *Model) TokenManagesProduct(a *Account, t *Token, p string) bool {
+	if !t.Live || !a.ManagesProduct(t.Creator, p) {
+		return false
+	}
+	given := &Account{Owners: map[string]bool{}, Members: map[string]Grant{"": t.Given}, Products: a.Products}
+	return given.ManagesProduct("", p)
+}
+
+// GrantsSomething: g holds a role, a right or a product scope.
+func (g Grant) GrantsSomething() bool { return g.grantsSomething() }

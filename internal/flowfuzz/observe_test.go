@@ -24,6 +24,7 @@ var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsiste
 func (w *world) observe(m *flowfuzz.Model) []string {
 	var problems []string
 	problems = append(problems, w.comparePermissions(m)...)
+	problems = append(problems, w.compareTokens(m)...)
 	for _, id := range sortedAccounts(m) {
 		problems = append(problems, w.relationshipInvariants(m, id)...)
 		problems = append(problems, w.compareDirectory(m, id)...)
@@ -311,6 +312,48 @@ func (w *world) compareIdentities(m *flowfuzz.Model) []string {
 			w.t.Fatal(err)
 		case person.Email != want:
 			problems = append(problems, fmt.Sprintf("the directory says %s's e-mail is %q, the rules say %q", p, person.Email, want))
+		}
+	}
+	return problems
+}
+
+// compareTokens asks, through the service's check (token:ID subjects are
+// asked the token_ permissions), what every token of the run reaches, and
+// reports each answer that differs from what it was given AND what its
+// creator holds now: a token never reaches more than its creator.
+func (w *world) compareTokens(m *flowfuzz.Model) []string {
+	var checks []hostaccess.Check
+	var want []bool
+	for _, id := range sortedAccounts(m) {
+		a := m.Accounts[id]
+		for _, t := range a.Tokens {
+			subject := "token:" + t.ID
+			perms := m.TokenPermissions(a, t)
+			for _, perm := range slices.Sorted(mapKeys(perms)) {
+				checks = append(checks, hostaccess.Check{Resource: "account:" + id, Permission: perm, Subject: subject})
+				want = append(want, perms[perm])
+			}
+			for _, prod := range slices.Sorted(mapKeys(a.Products)) {
+				checks = append(checks, hostaccess.Check{Resource: "product:" + id + "/" + prod, Permission: "manage", Subject: subject})
+				want = append(want, m.TokenManagesProduct(a, t, prod))
+			}
+		}
+	}
+	var problems []string
+	for chunk := 0; chunk < len(checks); chunk += hostaccess.MaxBulkChecks {
+		end := min(chunk+hostaccess.MaxBulkChecks, len(checks))
+		answers, err := w.svc.CanAll(ctx, checks[chunk:end], hostaccess.CheckOptions{})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for i, a := range answers {
+			if a.Error != "" {
+				w.t.Fatalf("checking %+v: %s", checks[chunk+i], a.Error)
+			}
+			if a.Allowed != want[chunk+i] {
+				c := checks[chunk+i]
+				problems = append(problems, fmt.Sprintf("%s can %s %s: hostaccess says %v, the rules say %v", c.Subject, c.Permission, c.Resource, a.Allowed, want[chunk+i]))
+			}
 		}
 	}
 	return problems
