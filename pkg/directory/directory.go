@@ -243,6 +243,9 @@ type Snapshot struct {
 	Invitations []Invitation
 	Contacts    []Contact
 	Audit       []AuditEntry
+	// AccessRequests are kept whatever their status: decided ones are
+	// the history an approver's note belongs to.
+	AccessRequests []AccessRequest
 	// Chain is the audit chain's anchor and head, kept so that the copy
 	// verifies as the original did.
 	Chain ChainState
@@ -264,6 +267,7 @@ type Store interface {
 	People
 	Invitations
 	Contacts
+	AccessRequests
 	Audit
 	Freshness
 	Backup

@@ -28,6 +28,7 @@ type Store struct {
 	invitations map[string]directory.Invitation
 	invByHash   map[string]string // string(TokenHash) -> invitation id
 	contacts    map[string]directory.Contact
+	requests    map[string]directory.AccessRequest
 	audit       []directory.AuditEntry // in Seq order
 	chain       directory.ChainState
 	sealed      []int64           // the Seq of every sealed entry, in chain order: the feed's index
@@ -43,6 +44,7 @@ func New() *Store {
 		invitations: map[string]directory.Invitation{},
 		invByHash:   map[string]string{},
 		contacts:    map[string]directory.Contact{},
+		requests:    map[string]directory.AccessRequest{},
 		freshness:   map[string]string{},
 	}
 }
@@ -464,6 +466,10 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 		snap.Contacts = append(snap.Contacts, c)
 	}
 	slices.SortFunc(snap.Contacts, func(a, b directory.Contact) int { return strings.Compare(a.ID, b.ID) })
+	for _, r := range s.requests {
+		snap.AccessRequests = append(snap.AccessRequests, cloneRequest(r))
+	}
+	sortRequests(snap.AccessRequests)
 	for _, e := range s.audit {
 		snap.Audit = append(snap.Audit, cloneAudit(e))
 	}
@@ -476,7 +482,7 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.audit) > 0 || s.chain.Head.Seq > 0 {
+	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.requests) > 0 || len(s.audit) > 0 || s.chain.Head.Seq > 0 {
 		return fmt.Errorf("import: the directory is not empty: %w", directory.ErrConflict)
 	}
 
@@ -513,6 +519,13 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 		}
 		contacts[c.ID] = c
 	}
+	requests := make(map[string]directory.AccessRequest, len(snap.AccessRequests))
+	for _, r := range snap.AccessRequests {
+		if _, ok := requests[r.ID]; ok {
+			return fmt.Errorf("import: access request %q: %w", r.ID, directory.ErrConflict)
+		}
+		requests[r.ID] = cloneRequest(r)
+	}
 	audit := make([]directory.AuditEntry, 0, len(snap.Audit))
 	for _, e := range snap.Audit {
 		if e.Seq <= 0 {
@@ -534,6 +547,7 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	}
 
 	s.accounts, s.people, s.invitations, s.invByHash, s.contacts = accounts, people, invitations, invByHash, contacts
+	s.requests = requests
 	s.audit = audit
 	s.chain = cloneChain(snap.Chain)
 	s.sealed = nil

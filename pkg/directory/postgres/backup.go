@@ -35,6 +35,10 @@ func (s *Store) ExportAll(ctx context.Context) (directory.Snapshot, error) {
 			`SELECT `+contactColumns+` FROM hostaccess.contacts ORDER BY id`); err != nil {
 			return fmt.Errorf("contacts: %w", err)
 		}
+		if snap.AccessRequests, err = queryAll(ctx, tx, scanRequest,
+			`SELECT `+requestColumns+` FROM hostaccess.access_requests ORDER BY created_at, id`); err != nil {
+			return fmt.Errorf("access requests: %w", err)
+		}
 		if snap.Audit, err = queryAll(ctx, tx, scanAudit,
 			`SELECT `+auditColumns+` FROM hostaccess.audit ORDER BY seq`); err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -76,6 +80,7 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 			EXISTS (SELECT 1 FROM hostaccess.people) OR
 			EXISTS (SELECT 1 FROM hostaccess.invitations) OR
 			EXISTS (SELECT 1 FROM hostaccess.contacts) OR
+			EXISTS (SELECT 1 FROM hostaccess.access_requests) OR
 			EXISTS (SELECT 1 FROM hostaccess.audit) OR
 			EXISTS (SELECT 1 FROM hostaccess.audit_chain WHERE head_seq > 0)`).Scan(&used); err != nil {
 			return err
@@ -102,6 +107,9 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 		for _, c := range snap.Contacts {
 			b.queue(`INSERT INTO hostaccess.contacts (`+contactColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				c.ID, c.AccountID, c.Name, c.Email, c.Phone, c.CreatedAt, c.UpdatedAt)
+		}
+		for _, r := range snap.AccessRequests {
+			b.queue(insertRequest, requestArgs(r)...)
 		}
 		// seq is GENERATED ALWAYS on PostgreSQL: an explicit value must say so.
 		override := ""
