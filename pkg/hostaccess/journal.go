@@ -53,6 +53,7 @@ type step struct {
 	PutContact       *directory.Contact `json:"put_contact,omitempty"`
 	DeleteContact    string             `json:"delete_contact,omitempty"`
 	DeleteAccount    string             `json:"delete_account,omitempty"`
+	AccessRequest    *accessRequestStep `json:"access_request,omitempty"`
 }
 
 type invitationStep struct {
@@ -213,6 +214,8 @@ func (s *Service) applyStep(ctx context.Context, st step) error {
 			return err
 		}
 		return nil
+	case st.AccessRequest != nil:
+		return s.applyAccessRequestStep(ctx, *st.AccessRequest)
 	case st.DeleteAccount != "":
 		if err := s.dir.DeleteAccount(ctx, st.DeleteAccount); err != nil && !errors.Is(err, directory.ErrNotFound) {
 			return err
