@@ -39,6 +39,8 @@ var problemKinds = map[string]problemKind{
 	hostaccess.CodeEmailMismatch:         {http.StatusForbidden, "E-mail mismatch"},
 	hostaccess.CodeEmailNotVerified:      {http.StatusForbidden, "E-mail not verified"},
 	hostaccess.CodeUnavailable:           {http.StatusServiceUnavailable, "Service unavailable"},
+	hostaccess.CodeRequestExpired:        {http.StatusGone, "Access request expired"},
+	hostaccess.CodeRequestNotPending:     {http.StatusConflict, "Access request no longer pending"},
 	hostaccess.CodeInternal:              {http.StatusInternalServerError, "Internal error"},
 	wire.CodeUnauthenticated:             {http.StatusUnauthorized, "Unauthenticated"},
 	wire.CodeMethodNotAllowed:            {http.StatusMethodNotAllowed, "Method not allowed"},

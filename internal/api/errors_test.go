@@ -310,6 +310,7 @@ func TestErrorMapping(t *testing.T) {
 		"invitation_regenerated": 410, "invitation_used": 410, "invitation_not_pending": 409,
 		"invitation_not_found": 404, "email_mismatch": 403, "email_not_verified": 403, "unavailable": 503,
 		"internal": 500, "unauthenticated": 401, "insufficient_scope": 403, "method_not_allowed": 405, "unsupported_media_type": 415,
+		"request_expired": 410, "request_not_pending": 409,
 	}
 	require.Len(t, problemKinds, len(spec))
 	for code, status := range spec {

@@ -101,6 +101,22 @@ var schemaDocs = map[string]schemaDoc{
 		"merged": {description: "The person already had access; the invitation added to it."},
 		"owner":  {description: "The person owns the account (nothing added)."},
 	}},
+	"AccessRequestInput": {description: "What a member asks for, and why.", fields: map[string]prop{
+		"access": {description: "What to add to what the member holds: rights, the administrator role, technical or view product scopes. No expires_at nor notifications."},
+		"reason": {description: "Why, for those who decide. Required; printable text: valid UTF-8, no control characters; the limit counts characters after trimming spaces.", minLength: 1, maxLength: hostaccess.MaxReasonLen},
+	}},
+	"AccessRequest": {description: "A member's request for access they lack.", fields: map[string]prop{
+		"id":         {description: "ACCOUNT/ID"},
+		"user_id":    {description: "The member who asked."},
+		"access":     {description: "What approving adds: what was asked, less what the member held when asking."},
+		"status":     {description: "expired: still undecided past expires_at; it can no longer be decided.", enum: []string{hostaccess.RequestPending, hostaccess.RequestApproved, hostaccess.RequestRefused, hostaccess.RequestExpired}},
+		"expires_at": {description: "created_at plus 7 days, cut to the second."},
+		"decided_by": {description: "Who approved or refused it: user:ID or service:NAME."},
+		"note":       {description: "The decider's note."},
+	}},
+	"DecisionRequest": {fields: map[string]prop{
+		"note": {description: "Why, for the requester and the audit log. Printable text: valid UTF-8, no control characters; the limit counts characters after trimming spaces.", maxLength: hostaccess.MaxNoteLen},
+	}},
 	"Contact": {fields: map[string]prop{
 		"id": {description: "ACCOUNT/ID"},
 	}},

@@ -226,6 +226,50 @@ var routes = []route{
 		answerDoc: "Removed; effective at once.",
 		errors:    []int{http.StatusNotFound, http.StatusConflict},
 	}},
+	{wire.ListAccessRequests, withActor, ScopeRead, (*server).listAccessRequests, operation{
+		id:          "listAccessRequests",
+		summary:     "List access requests with their status",
+		description: "Those who manage the account's users see every request; its other members see their own; anyone else is refused.",
+		status:      http.StatusOK,
+		answer:      wire.AccessRequestList{},
+		answerDoc:   "The requests, oldest first.",
+		query: []param{
+			{name: "status", description: "Only the requests in this status (all by default).", schema: obj{"type": "string", "enum": hostaccess.RequestStatuses}},
+		},
+	}},
+	{wire.RequestAccess, withActor, ScopeWrite, (*server).requestAccess, operation{
+		id:      "requestAccess",
+		summary: "Ask for a right or a product scope one lacks, with a reason",
+		description: "The actor asks for themself and must be a member (not an owner, who holds every right). What they already hold is left out of the request; " +
+			"what remains must name existing products, groups and tags. The request lapses after 7 days; at most 20 may be pending per person and account (409 conflict beyond).",
+		body:      hostaccess.AccessRequestInput{},
+		status:    http.StatusCreated,
+		answer:    wire.AccessRequestChange{},
+		answerDoc: "Recorded, pending.",
+		errors:    []int{http.StatusNotFound, http.StatusConflict},
+	}},
+	{wire.ApproveAccessRequest, withActor, ScopeWrite, (*server).approveAccessRequest, operation{
+		id:      "approveAccessRequest",
+		summary: "Approve a pending request: grant what was asked",
+		description: "The requester then holds what they held and what they asked, granted as PUT .../members/{user}/access grants: the approver needs the right to manage users, " +
+			"must hold everything granted (403 escalation), may not approve their own request, and the administrator cap holds. " +
+			"A decided request is 409 request_not_pending, a lapsed one 410 request_expired; a requester no longer a member is 404 and the request stays pending.",
+		body:      wire.DecisionRequest{},
+		status:    http.StatusOK,
+		answer:    wire.AccessRequestChange{},
+		answerDoc: "Approved; effective at once.",
+		errors:    []int{http.StatusNotFound, http.StatusConflict, http.StatusGone},
+	}},
+	{wire.RefuseAccessRequest, withActor, ScopeWrite, (*server).refuseAccessRequest, operation{
+		id:          "refuseAccessRequest",
+		summary:     "Refuse a pending request: no access changes",
+		description: "Needs the right to manage the account's users. A decided request is 409 request_not_pending, a lapsed one 410 request_expired.",
+		body:        wire.DecisionRequest{},
+		status:      http.StatusOK,
+		answer:      wire.AccessRequestChange{},
+		answerDoc:   "Refused.",
+		errors:      []int{http.StatusNotFound, http.StatusConflict, http.StatusGone},
+	}},
 	{wire.Expiring, withActor, ScopeRead, (*server).expiring, operation{
 		id:          "expiring",
 		summary:     "What ends within a window: memberships and pending invitations",

@@ -252,6 +252,39 @@ func TestRoutes(t *testing.T) {
 			body: map[string]any{"token": "tok", "user_id": "carol", "email": "carol@example.com", "email_verified": true},
 		},
 		{
+			name: "request access",
+			call: func(c *apiclient.Client) error {
+				_, err := c.RequestAccess(ctx, "acme", hostaccess.AccessRequestInput{Access: hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}}, Reason: "invoices"})
+				return err
+			},
+			method: "POST", path: "/v1/accounts/acme/requests",
+			body: map[string]any{"access": map[string]any{"rights": []any{"billing"}, "technical": map[string]any{}, "view": map[string]any{}}, "reason": "invoices"},
+		},
+		{
+			name: "pending requests",
+			call: func(c *apiclient.Client) error {
+				_, err := c.ListAccessRequests(ctx, "acme", "pending")
+				return err
+			},
+			method: "GET", path: "/v1/accounts/acme/requests", query: "status=pending",
+		},
+		{
+			name: "approve a request by its full id",
+			call: func(c *apiclient.Client) error {
+				_, err := c.ApproveAccessRequest(ctx, "acme/0123456789abcdef", "ok")
+				return err
+			},
+			method: "POST", path: "/v1/accounts/acme/requests/0123456789abcdef/approve", body: map[string]any{"note": "ok"},
+		},
+		{
+			name: "refuse a request",
+			call: func(c *apiclient.Client) error {
+				_, err := c.RefuseAccessRequest(ctx, "acme/0123456789abcdef", "")
+				return err
+			},
+			method: "POST", path: "/v1/accounts/acme/requests/0123456789abcdef/refuse", body: map[string]any{},
+		},
+		{
 			name: "check",
 			call: func(c *apiclient.Client) error {
 				_, err := c.Can(ctx, hostaccess.Check{Resource: "account:acme", Permission: "pay_invoices", Subject: "user:carol"}, "")

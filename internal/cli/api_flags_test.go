@@ -74,6 +74,10 @@ func TestBadValuesAreRefusedBeforeAnyRequest(t *testing.T) {
 		{"no such flag", []string{"product", "list", "acme", "--verbose"}, "unknown flag: --verbose"},
 		{"accept takes no actor", []string{"invite", "accept", "tok", "--user", "carol", "--email", "c@example.com", "--actor", "service"}, "unknown flag: --actor"},
 		{"missing argument", []string{"product", "add", "acme"}, "accepts 2 arg(s), received 1"},
+		{"request without reason", []string{"request", "create", "acme", "--right", "billing"}, "--reason is required"},
+		{"request with a blank reason", []string{"request", "create", "acme", "--right", "billing", "--reason", "  "}, "--reason is required"},
+		{"request with an unknown right", []string{"request", "create", "acme", "--right", "root", "--reason", "r"}, `invalid --right "root"`},
+		{"unknown request status", []string{"request", "list", "acme", "--status", "lost"}, `invalid --status "lost"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +187,29 @@ func TestRequestsSent(t *testing.T) {
 				method: "POST", path: "/v1/invitations/accept",
 				body: `{"token":"tok","user_id":"carol","email":"carol@example.com","email_verified":true}`,
 			},
+		},
+		{
+			name: "access request",
+			args: []string{"request", "create", "acme", "--right", "billing", "--product", "site", "--reason", "the invoices"},
+			want: seenRequest{
+				method: "POST", path: "/v1/accounts/acme/requests",
+				body: `{"access":{"rights":["billing"],"technical":{"products":["site"]},"view":{}},"reason":"the invoices"}`,
+			},
+		},
+		{
+			name: "expired requests",
+			args: []string{"request", "list", "acme", "--status", "expired"},
+			want: seenRequest{method: "GET", path: "/v1/accounts/acme/requests", query: "status=expired"},
+		},
+		{
+			name: "approve with a note",
+			args: []string{"request", "approve", "acme/0123456789abcdef", "--note", "ok"},
+			want: seenRequest{method: "POST", path: "/v1/accounts/acme/requests/0123456789abcdef/approve", body: `{"note":"ok"}`},
+		},
+		{
+			name: "refuse",
+			args: []string{"request", "refuse", "acme/0123456789abcdef"},
+			want: seenRequest{method: "POST", path: "/v1/accounts/acme/requests/0123456789abcdef/refuse", body: `{}`},
 		},
 		{
 			name: "delegation on",

@@ -40,7 +40,7 @@ func openOffline(ctx context.Context, engineName, uri string, migrate bool) (*of
 
 // isEmpty reports whether a directory snapshot holds nothing.
 func isEmpty(s directory.Snapshot) bool {
-	return len(s.Accounts)+len(s.People)+len(s.Invitations)+len(s.Contacts)+len(s.Audit) == 0
+	return len(s.Accounts)+len(s.People)+len(s.Invitations)+len(s.Contacts)+len(s.AccessRequests)+len(s.Audit) == 0
 }
 
 var errNotEmpty = errors.New("the target database is not empty: restore into an empty database")

@@ -84,7 +84,7 @@ e.g. --grpc-preshared-key as HOSTACCESS_GRPC_PRESHARED_KEY.`,
 		newImportCommand(streams, conn),
 		// Clients of the HTTP API (docs/http-api.md).
 		newAccountCommand(streams), newProductCommand(streams), newInviteCommand(streams),
-		newMemberCommand(streams), newContactCommand(streams), newDelegationCommand(streams),
+		newMemberCommand(streams), newRequestCommand(streams), newContactCommand(streams), newDelegationCommand(streams),
 		newAccountsCommand(streams), newReachCommand(streams), newRecipientsCommand(streams),
 		newWhoCanCommand(streams), newWhyDeniedCommand(streams), newAuditCommand(streams),
 		newBenchCommand(streams),

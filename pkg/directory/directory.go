@@ -244,6 +244,9 @@ type Snapshot struct {
 	Contacts    []Contact
 	Tokens      []Token
 	Audit       []AuditEntry
+	// AccessRequests are kept whatever their status: decided ones are
+	// the history an approver's note belongs to.
+	AccessRequests []AccessRequest
 	// Chain is the audit chain's anchor and head, kept so that the copy
 	// verifies as the original did.
 	Chain ChainState
@@ -266,6 +269,7 @@ type Store interface {
 	Invitations
 	Contacts
 	Tokens
+	AccessRequests
 	Audit
 	Freshness
 	Backup

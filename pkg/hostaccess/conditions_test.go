@@ -29,7 +29,7 @@ func newMFAFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) ask(subject, resource, permission string, context map[string]any) hostaccess.Answer {
+func (f *fixture) answer(subject, resource, permission string, context map[string]any) hostaccess.Answer {
 	f.t.Helper()
 	a, err := f.svc.Can(ctx, hostaccess.Check{Resource: resource, Permission: permission, Subject: subject, Context: context}, hostaccess.CheckOptions{})
 	require.NoError(f.t, err)
@@ -43,15 +43,15 @@ func TestSensitiveRightsNeedATwoFactorSession(t *testing.T) {
 	aliceMFA := hostaccess.Actor{UserID: "alice", MFA: true}
 
 	// A check without mfa is conditional, never allowed, and names it.
-	a := f.ask("user:alice", "account:acme", "manage_security", nil)
+	a := f.answer("user:alice", "account:acme", "manage_security", nil)
 	assert.False(t, a.Allowed)
 	assert.True(t, a.Conditional)
 	assert.Equal(t, []string{"mfa"}, a.MissingContext)
-	assert.True(t, f.ask("user:alice", "account:acme", "manage_security", withMFA).Allowed)
-	assert.False(t, f.ask("user:alice", "account:acme", "manage_users", map[string]any{"mfa": false}).Allowed)
+	assert.True(t, f.answer("user:alice", "account:acme", "manage_security", withMFA).Allowed)
+	assert.False(t, f.answer("user:alice", "account:acme", "manage_users", map[string]any{"mfa": false}).Allowed)
 	// Rights the provider left alone, and seeing, need nothing.
-	assert.True(t, f.ask("user:alice", "account:acme", "pay_invoices", nil).Allowed)
-	assert.True(t, f.ask("user:alice", "account:acme", "view_security", nil).Allowed)
+	assert.True(t, f.answer("user:alice", "account:acme", "pay_invoices", nil).Allowed)
+	assert.True(t, f.answer("user:alice", "account:acme", "view_security", nil).Allowed)
 
 	// Flows using user management need the actor's second factor too.
 	_, err := f.svc.Invite(ctx, alice, "acme", "carol@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSecurity}})
@@ -63,10 +63,10 @@ func TestSensitiveRightsNeedATwoFactorSession(t *testing.T) {
 
 	// What carol was granted is conditional the same way; mfa never gives
 	// what is not held.
-	assert.True(t, f.ask("user:carol", "account:acme", "manage_security", nil).Conditional)
-	assert.True(t, f.ask("user:carol", "account:acme", "manage_security", withMFA).Allowed)
-	assert.False(t, f.ask("user:carol", "account:acme", "manage_users", withMFA).Allowed)
-	assert.True(t, f.ask("user:carol", "account:acme", "pay_invoices", nil).Allowed)
+	assert.True(t, f.answer("user:carol", "account:acme", "manage_security", nil).Conditional)
+	assert.True(t, f.answer("user:carol", "account:acme", "manage_security", withMFA).Allowed)
+	assert.False(t, f.answer("user:carol", "account:acme", "manage_users", withMFA).Allowed)
+	assert.True(t, f.answer("user:carol", "account:acme", "pay_invoices", nil).Allowed)
 
 	// The access review says which lines need the second factor.
 	rv, err := f.svc.AccessReview(ctx, aliceMFA, "acme", hostaccess.ReviewFilter{})
@@ -95,13 +95,13 @@ func TestAMemberRestrictedToNetworksHoldsRightsOnlyFromThem(t *testing.T) {
 	_, err = f.svc.AcceptInvitation(ctx, link.Token, login("olga"))
 	require.NoError(t, err)
 
-	a := f.ask("user:olga", "account:acme", "pay_invoices", nil)
+	a := f.answer("user:olga", "account:acme", "pay_invoices", nil)
 	assert.True(t, a.Conditional)
 	assert.Equal(t, []string{"client_ip"}, a.MissingContext)
-	assert.True(t, f.ask("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
-	assert.False(t, f.ask("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "198.51.100.1"}).Allowed)
-	assert.True(t, f.ask("user:olga", "product:acme/site", "manage", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
-	assert.False(t, f.ask("user:olga", "product:acme/site", "manage", map[string]any{"client_ip": "198.51.100.1"}).Allowed)
+	assert.True(t, f.answer("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
+	assert.False(t, f.answer("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "198.51.100.1"}).Allowed)
+	assert.True(t, f.answer("user:olga", "product:acme/site", "manage", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
+	assert.False(t, f.answer("user:olga", "product:acme/site", "manage", map[string]any{"client_ip": "198.51.100.1"}).Allowed)
 
 	// The member list and the review show the restriction.
 	members, err := f.svc.ListMembers(ctx, alice, "acme")
@@ -143,15 +143,15 @@ func TestAMemberRestrictedToNetworksHoldsRightsOnlyFromThem(t *testing.T) {
 	requireCode(t, err, "escalation")
 	_, err = f.svc.SetAccess(ctx, alice, "acme", "olga", own)
 	require.NoError(t, err)
-	assert.True(t, f.ask("user:olga", "account:acme", "pay_invoices", nil).Allowed)
+	assert.True(t, f.answer("user:olga", "account:acme", "pay_invoices", nil).Allowed)
 
 	// And restrict it again through set-access.
 	restricted := own
 	restricted.AllowedCIDRs = []string{"192.0.2.0/24"}
 	_, err = f.svc.SetAccess(ctx, alice, "acme", "olga", restricted)
 	require.NoError(t, err)
-	assert.False(t, f.ask("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
-	assert.True(t, f.ask("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "192.0.2.1"}).Allowed)
+	assert.False(t, f.answer("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "203.0.113.9"}).Allowed)
+	assert.True(t, f.answer("user:olga", "account:acme", "pay_invoices", map[string]any{"client_ip": "192.0.2.1"}).Allowed)
 }
 
 func TestATokenOfARestrictedMemberIsRestrictedWithThem(t *testing.T) {

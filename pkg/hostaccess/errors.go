@@ -31,6 +31,8 @@ var (
 	ErrEmailMismatch          = errors.New("e-mail mismatch")
 	ErrEmailNotVerified       = errors.New("e-mail not verified")
 	ErrUnavailable            = errors.New("unavailable")
+	ErrRequestExpired         = errors.New("access request expired")
+	ErrRequestNotPending      = errors.New("access request no longer pending")
 	errInvitationNotPending   = errors.New("invitation no longer pending")
 	errPreconditionFailedRace = errors.New("the state changed during the operation")
 )
@@ -55,6 +57,8 @@ const (
 	CodeEmailNotVerified      = "email_not_verified"
 	CodeInvitationNotPending  = "invitation_not_pending"
 	CodeUnavailable           = "unavailable"
+	CodeRequestExpired        = "request_expired"
+	CodeRequestNotPending     = "request_not_pending"
 	CodeInternal              = "internal"
 )
 
@@ -81,6 +85,8 @@ var errorCodes = []struct {
 	{errInvitationNotPending, CodeInvitationNotPending},
 	{errPreconditionFailedRace, CodeConflict},
 	{ErrUnavailable, CodeUnavailable},
+	{ErrRequestExpired, CodeRequestExpired},
+	{ErrRequestNotPending, CodeRequestNotPending},
 }
 
 // Code returns the stable machine code of err ("last_owner", "forbidden",

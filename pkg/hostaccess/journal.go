@@ -54,6 +54,7 @@ type step struct {
 	DeleteContact    string             `json:"delete_contact,omitempty"`
 	DeleteAccount    string             `json:"delete_account,omitempty"`
 	TokenStatus      *tokenStep         `json:"token_status,omitempty"`
+	AccessRequest    *accessRequestStep `json:"access_request,omitempty"`
 }
 
 type invitationStep struct {
@@ -220,6 +221,8 @@ func (s *Service) applyStep(ctx context.Context, st step) error {
 			return err
 		}
 		return nil
+	case st.AccessRequest != nil:
+		return s.applyAccessRequestStep(ctx, *st.AccessRequest)
 	case st.DeleteAccount != "":
 		if err := s.dir.DeleteAccount(ctx, st.DeleteAccount); err != nil && !errors.Is(err, directory.ErrNotFound) {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
+	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/schema"
 )
 
@@ -208,20 +209,40 @@ func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, use
 	if err != nil {
 		return Result{}, false, err
 	}
+	c, takesSeat, err := s.accessChange(ctx, actor, acct, st, userID, access)
+	if err != nil {
+		return Result{}, false, err
+	}
+	c.flow, c.target = "set_access", "user:"+userID
+	token, err := s.commit(ctx, c)
+	if err != nil {
+		seatLost, err := s.grantFailed(ctx, err, takesSeat, st, userID)
+		return Result{}, seatLost, err
+	}
+	return result(token), false, nil
+}
+
+// accessChange is the change replacing a member's access with access
+// under the grant rules (checkGrant), the administrator cap included:
+// SetAccess and ApproveAccessRequest grant through it, and name the flow.
+// takesSeat reports that it takes a free administrator seat, which a
+// racing grant may take first.
+func (s *Service) accessChange(ctx context.Context, actor Actor, acct directory.Account, st *accountState, userID string, access Access) (change, bool, error) {
+	accountID := st.id
 	if st.isOwner(userID) {
 		if len(st.owners()) == 1 {
-			return Result{}, false, errorf(ErrLastOwner, "%s is the last owner of %s and holds every right: transfer the ownership first", userID, accountID)
+			return change{}, false, errorf(ErrLastOwner, "%s is the last owner of %s and holds every right: transfer the ownership first", userID, accountID)
 		}
-		return Result{}, false, errorf(ErrOwnerHoldsEveryRight, "%s owns %s and holds every right: remove them as owner or transfer the ownership first", userID, accountID)
+		return change{}, false, errorf(ErrOwnerHoldsEveryRight, "%s owns %s and holds every right: remove them as owner or transfer the ownership first", userID, accountID)
 	}
 	memberTuple := st.memberTuple(userID)
 	if memberTuple == nil {
-		return Result{}, false, notFoundf("%s is not a member of %s", userID, accountID)
+		return change{}, false, notFoundf("%s is not a member of %s", userID, accountID)
 	}
 	current := st.accessOf(userID)
 	pre, err := s.checkGrant(ctx, actor, st, userID, current, access, false)
 	if err != nil {
-		return Result{}, false, err
+		return change{}, false, err
 	}
 	pre = append(pre, mustExist(memberTuple))
 	updates := diff(withoutSeats(st.userTuples(userID)), accessTuples(accountID, userID, access))
@@ -232,25 +253,28 @@ func (s *Service) setAccessOnce(ctx context.Context, actor Actor, accountID, use
 	case takesSeat:
 		free, ok := st.freeSeat(acct.AdminCap)
 		if !ok {
-			return Result{}, false, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
+			return change{}, false, errorf(ErrAdminCapReached, "%s has %d of %d administrator seats taken (pending invitations count)", accountID, st.seatsHeld(), acct.AdminCap)
 		}
 		updates = append(updates, touch(relationship(typeSeat, free, schema.RelHolder, typeUser, userID)))
 		pre = append(pre, mustBeFree(typeSeat, free, schema.RelHolder))
 	case !access.Administrator && seat != nil:
 		updates = append(updates, remove(seat))
 	}
-	token, err := s.commit(ctx, change{actor: actor, flow: "set_access", accountID: accountID, target: "user:" + userID, before: current, after: access, updates: updates, pre: pre,
-		state: st, changed: []string{userID}, decidedBy: personal(actor)})
-	if err != nil {
-		if isConflict(err) {
-			if takesSeat && s.onlySeatChanged(ctx, st, userID) {
-				return Result{}, true, errorf(ErrAdminCapReached, "other administrators took every free seat of %s meanwhile", accountID)
-			}
-			return Result{}, false, errorf(ErrConflict, "the access of %s on %s (or of the person granting it) changed meanwhile; read it again and retry", userID, accountID)
-		}
-		return Result{}, false, err
+	return change{actor: actor, accountID: accountID, before: current, after: access, updates: updates, pre: pre,
+		state: st, changed: []string{userID}, decidedBy: personal(actor)}, takesSeat, nil
+}
+
+// grantFailed says what a failed grant's error means. seatLost reports
+// that it lost only the race for the administrator seat it chose (the
+// member's own footprint was unchanged), which another try may win.
+func (s *Service) grantFailed(ctx context.Context, err error, takesSeat bool, st *accountState, userID string) (seatLost bool, _ error) {
+	if !isConflict(err) {
+		return false, err
 	}
-	return result(token), false, nil
+	if takesSeat && s.onlySeatChanged(ctx, st, userID) {
+		return true, errorf(ErrAdminCapReached, "other administrators took every free seat of %s meanwhile", st.id)
+	}
+	return false, errorf(ErrConflict, "the access of %s on %s (or of the person granting it) changed meanwhile; read it again and retry", userID, st.id)
 }
 
 // onlySeatChanged reports, after a lost race, whether the person's

@@ -39,7 +39,7 @@ func flowOutcome(err error) string {
 	switch {
 	case err == nil:
 		return outcomeOK
-	case errors.Is(err, ErrConflict), errors.Is(err, errPreconditionFailedRace), errors.Is(err, errInvitationNotPending):
+	case errors.Is(err, ErrConflict), errors.Is(err, errPreconditionFailedRace), errors.Is(err, errInvitationNotPending), errors.Is(err, ErrRequestNotPending):
 		return outcomeConflict
 	case errors.Is(err, ErrUnavailable), Code(err) == "internal":
 		return outcomeError

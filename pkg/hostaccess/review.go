@@ -427,6 +427,12 @@ func (s *Service) grantHistory(ctx context.Context, accountID string, cutoff tim
 			if json.Unmarshal(e.After, &after) == nil {
 				h.set(target, memberLines(after), g)
 			}
+		case "approve_request":
+			// The approver granted what the requester now holds.
+			var after requestGrant
+			if json.Unmarshal(e.After, &after) == nil && after.User != "" {
+				h.set(after.User, memberLines(after.Access), g)
+			}
 		case "invite":
 			inviter[e.Target] = e.Actor
 		case "regenerate_invitation":

@@ -12,8 +12,6 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/hostaccess"
 )
 
-var carol = hostaccess.Person("carol")
-
 // token creates a token as actor and returns it with its secret.
 func (f *fixture) token(actor hostaccess.Actor, in hostaccess.TokenInput) hostaccess.NewToken {
 	f.t.Helper()

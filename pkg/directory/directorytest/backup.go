@@ -58,6 +58,16 @@ func populate(t *testing.T, s directory.Store) directory.Snapshot {
 	require.NoError(t, s.PutContact(ctx, k1))
 	want.Contacts = []directory.Contact{k1, k2}
 
+	// r2 is the newest; r1 was decided.
+	r2 := newRequest("acme/r2", "acme", "dave", t0.Add(2*time.Hour))
+	r1 := newRequest("beta/r1", "beta", "carol", t0.Add(time.Hour))
+	r1.Requested = nil
+	require.NoError(t, s.CreateAccessRequest(ctx, r2))
+	require.NoError(t, s.CreateAccessRequest(ctx, r1))
+	require.NoError(t, s.SetAccessRequestStatus(ctx, "beta/r1", directory.AccessRequestPending, directory.AccessRequestRefused, "user:alice", at, "not for support"))
+	r1.Status, r1.DecidedBy, r1.DecidedAt, r1.Note = directory.AccessRequestRefused, "user:alice", at, "not for support"
+	want.AccessRequests = []directory.AccessRequest{r1, r2}
+
 	for i, e := range []directory.AuditEntry{
 		{Time: t0, Actor: "user:alice", Flow: "invite", AccountID: "acme", Target: "invitation:acme/x1",
 			After: json.RawMessage(`{"email":"x1@example.com"}`), ZedToken: "zed1"},
@@ -98,6 +108,8 @@ func testExportAll(t *testing.T, s directory.Store) {
 func sampleSnapshot(t0 time.Time) directory.Snapshot {
 	accepted := newInvitation("x1", "acme", t0)
 	accepted.Status, accepted.StatusAt, accepted.StatusBy = directory.InvitationAccepted, t0.Add(time.Hour), "user:carol"
+	approved := newRequest("acme/r1", "acme", "carol", t0)
+	approved.Status, approved.DecidedBy, approved.DecidedAt, approved.Note = directory.AccessRequestApproved, "user:alice", t0.Add(time.Hour), "ok"
 	return directory.Snapshot{
 		Accounts: []directory.Account{
 			{ID: "acme", Name: "Acme", HostID: "host1", AdminCap: 3, CreatedAt: t0},
@@ -124,6 +136,7 @@ func sampleSnapshot(t0 time.Time) directory.Snapshot {
 				return tok
 			}(),
 		},
+		AccessRequests: []directory.AccessRequest{approved, newRequest("acme/r2", "acme", "dave", t0.Add(time.Minute))},
 		Audit: []directory.AuditEntry{
 			{Seq: 3, Time: t0, Actor: "user:alice", Flow: "invite", AccountID: "acme", Target: "invitation:acme/x1",
 				After: json.RawMessage(`{"email":"x1@example.com"}`), ZedToken: "zed3", Outcome: directory.AuditApplied},
@@ -188,6 +201,11 @@ func testImportAllAtomic(t *testing.T, s directory.Store) {
 	bad.Invitations[2].TokenHash = bad.Invitations[1].TokenHash
 	require.ErrorIs(t, s.ImportAll(ctx, bad), directory.ErrConflict)
 
+	// Two access requests with one id.
+	bad = sampleSnapshot(t0)
+	bad.AccessRequests[1].ID = bad.AccessRequests[0].ID
+	require.ErrorIs(t, s.ImportAll(ctx, bad), directory.ErrConflict)
+
 	// Two audit entries with one Seq, in different accounts.
 	bad = sampleSnapshot(t0)
 	bad.Audit[2].Seq = bad.Audit[0].Seq
@@ -249,6 +267,9 @@ func testImportAllNotEmpty(t *testing.T, newStore func(t *testing.T) directory.S
 		{"contacts", func(t *testing.T, s directory.Store) {
 			require.NoError(t, s.PutContact(t.Context(), directory.Contact{ID: "kz", AccountID: "zeta", Name: "Zed", CreatedAt: now(), UpdatedAt: now()}))
 		}},
+		{"access_requests", func(t *testing.T, s directory.Store) {
+			require.NoError(t, s.CreateAccessRequest(t.Context(), newRequest("zeta/r1", "zeta", "zed", now())))
+		}},
 		{"audit", func(t *testing.T, s directory.Store) {
 			_, err := s.AppendAudit(t.Context(), directory.AuditEntry{Time: now(), Actor: "user:zed", Flow: "invite", AccountID: "zeta", Outcome: directory.AuditIntent})
 			require.NoError(t, err)
@@ -294,6 +315,10 @@ func requireSnapshot(t *testing.T, want, got directory.Snapshot) {
 	require.Len(t, got.Tokens, len(want.Tokens), "Tokens")
 	for i := range want.Tokens {
 		requireToken(t, want.Tokens[i], got.Tokens[i])
+	}
+	require.Equal(t, requestIDs(want.AccessRequests), requestIDs(got.AccessRequests), "AccessRequests")
+	for i := range want.AccessRequests {
+		requireRequest(t, want.AccessRequests[i], got.AccessRequests[i])
 	}
 	requireAudits(t, want.Audit, got.Audit)
 }

@@ -119,6 +119,10 @@ func testBackupCopiesNotAliases(t *testing.T, s directory.Store) {
 		for i := range snap.Accounts {
 			snap.Accounts[i].Name = "Changed"
 		}
+		for i := range snap.AccessRequests {
+			scribble(snap.AccessRequests[i].Requested)
+			snap.AccessRequests[i].Status = directory.AccessRequestRefused
+		}
 	}
 	scribbleSnapshot(in)
 

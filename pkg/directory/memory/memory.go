@@ -29,6 +29,7 @@ type Store struct {
 	invByHash   map[string]string // string(TokenHash) -> invitation id
 	contacts    map[string]directory.Contact
 	tokens      tokenStore
+	requests    map[string]directory.AccessRequest
 	audit       []directory.AuditEntry // in Seq order
 	chain       directory.ChainState
 	sealed      []int64           // the Seq of every sealed entry, in chain order: the feed's index
@@ -45,6 +46,7 @@ func New() *Store {
 		invByHash:   map[string]string{},
 		contacts:    map[string]directory.Contact{},
 		tokens:      newTokenStore(),
+		requests:    map[string]directory.AccessRequest{},
 		freshness:   map[string]string{},
 	}
 }
@@ -467,6 +469,10 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 	}
 	slices.SortFunc(snap.Contacts, func(a, b directory.Contact) int { return strings.Compare(a.ID, b.ID) })
 	snap.Tokens = s.tokens.sorted()
+	for _, r := range s.requests {
+		snap.AccessRequests = append(snap.AccessRequests, cloneRequest(r))
+	}
+	sortRequests(snap.AccessRequests)
 	for _, e := range s.audit {
 		snap.Audit = append(snap.Audit, cloneAudit(e))
 	}
@@ -479,7 +485,7 @@ func (s *Store) ExportAll(context.Context) (directory.Snapshot, error) {
 func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.tokens.byID) > 0 || len(s.audit) > 0 || s.chain.Head.Seq > 0 {
+	if len(s.accounts) > 0 || len(s.people) > 0 || len(s.invitations) > 0 || len(s.contacts) > 0 || len(s.tokens.byID) > 0 || len(s.requests) > 0 || len(s.audit) > 0 || s.chain.Head.Seq > 0 {
 		return fmt.Errorf("import: the directory is not empty: %w", directory.ErrConflict)
 	}
 
@@ -522,6 +528,13 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 			return fmt.Errorf("import: %w", err)
 		}
 	}
+	requests := make(map[string]directory.AccessRequest, len(snap.AccessRequests))
+	for _, r := range snap.AccessRequests {
+		if _, ok := requests[r.ID]; ok {
+			return fmt.Errorf("import: access request %q: %w", r.ID, directory.ErrConflict)
+		}
+		requests[r.ID] = cloneRequest(r)
+	}
 	audit := make([]directory.AuditEntry, 0, len(snap.Audit))
 	for _, e := range snap.Audit {
 		if e.Seq <= 0 {
@@ -544,6 +557,7 @@ func (s *Store) ImportAll(_ context.Context, snap directory.Snapshot) error {
 
 	s.accounts, s.people, s.invitations, s.invByHash, s.contacts = accounts, people, invitations, invByHash, contacts
 	s.tokens = tokens
+	s.requests = requests
 	s.audit = audit
 	s.chain = cloneChain(snap.Chain)
 	s.sealed = nil

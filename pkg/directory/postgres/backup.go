@@ -39,6 +39,10 @@ func (s *Store) ExportAll(ctx context.Context) (directory.Snapshot, error) {
 			`SELECT `+tokenColumns+` FROM hostaccess.tokens ORDER BY created_at, id`); err != nil {
 			return fmt.Errorf("tokens: %w", err)
 		}
+		if snap.AccessRequests, err = queryAll(ctx, tx, scanRequest,
+			`SELECT `+requestColumns+` FROM hostaccess.access_requests ORDER BY created_at, id`); err != nil {
+			return fmt.Errorf("access requests: %w", err)
+		}
 		if snap.Audit, err = queryAll(ctx, tx, scanAudit,
 			`SELECT `+auditColumns+` FROM hostaccess.audit ORDER BY seq`); err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -81,6 +85,7 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 			EXISTS (SELECT 1 FROM hostaccess.invitations) OR
 			EXISTS (SELECT 1 FROM hostaccess.contacts) OR
 			EXISTS (SELECT 1 FROM hostaccess.tokens) OR
+			EXISTS (SELECT 1 FROM hostaccess.access_requests) OR
 			EXISTS (SELECT 1 FROM hostaccess.audit) OR
 			EXISTS (SELECT 1 FROM hostaccess.audit_chain WHERE head_seq > 0)`).Scan(&used); err != nil {
 			return err
@@ -110,6 +115,9 @@ func (s *Store) ImportAll(ctx context.Context, snap directory.Snapshot) error {
 		}
 		for _, t := range snap.Tokens {
 			b.queue(insertToken, tokenArgs(t)...)
+		}
+		for _, r := range snap.AccessRequests {
+			b.queue(insertRequest, requestArgs(r)...)
 		}
 		// seq is GENERATED ALWAYS on PostgreSQL: an explicit value must say so.
 		override := ""

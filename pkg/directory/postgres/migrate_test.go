@@ -84,13 +84,13 @@ func TestMigrateFreshDatabase(t *testing.T) {
 	require.NoError(t, err)
 	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []string{"accounts", "audit", "audit_chain", "contacts", "freshness", "invitations", "people", "schema_version", "tokens"}, tables)
+	require.Equal(t, []string{"access_requests", "accounts", "audit", "audit_chain", "contacts", "freshness", "invitations", "people", "schema_version", "tokens"}, tables)
 
 	rows, err = conn.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = 'hostaccess' ORDER BY indexname`)
 	require.NoError(t, err)
 	indexes, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Subset(t, indexes, []string{"audit_account_seq_idx", "audit_intent_idx", "audit_chain_idx", "audit_account_chain_idx", "contacts_account_idx", "invitations_account_idx", "invitations_token_hash_key"})
+	require.Subset(t, indexes, []string{"audit_account_seq_idx", "audit_intent_idx", "audit_chain_idx", "audit_account_chain_idx", "contacts_account_idx", "access_requests_account_idx", "access_requests_user_idx", "invitations_account_idx", "invitations_token_hash_key"})
 
 	// Nothing lands in the public schema, where SpiceDB's tables live.
 	var public int
