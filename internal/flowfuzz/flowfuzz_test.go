@@ -490,6 +490,8 @@ func (w *world) actions() map[string]func(*rapid.T) {
 		}),
 		"add contact": do(func() op { return &addContactOp{actor: w.actor("actor"), acct: w.account("account")} }),
 		"create token": do(w.drawCreateToken),
+		"request":      do(w.drawRequest),
+		"decide":       do(w.drawDecide),
 		"revoke token": do(func() op {
 			a := w.m.Accounts[w.acct]
 			if len(a.Tokens) == 0 {
@@ -513,9 +515,13 @@ func (w *world) actions() map[string]func(*rapid.T) {
 // drawRacer draws a flow for a race; races on the same person are the
 // interesting ones, so the targets come from a small set.
 func (w *world) drawRacer(label string) op {
-	switch rapid.IntRange(0, 5).Draw(w.t, label) {
+	switch rapid.IntRange(0, 7).Draw(w.t, label) {
 	case 5:
 		return w.drawCreateToken()
+	case 6:
+		return w.drawRequest()
+	case 7:
+		return w.drawDecide()
 	case 0:
 		return w.drawAccept()
 	case 1:
@@ -543,6 +549,38 @@ func (w *world) drawCreateToken() op {
 		actor = carol
 	}
 	return &createTokenOp{actor: actor, acct: w.acct, given: g}
+}
+
+// drawRequest: a member asks for something they lack (asking for what
+// one holds is bad input, refused before anything is decided).
+func (w *world) drawRequest() op {
+	a := w.m.Accounts[w.acct]
+	var members []string
+	for u := range a.Members {
+		members = append(members, u)
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	slices.Sort(members)
+	user := rapid.SampledFrom(members).Draw(w.t, "asker")
+	g := w.grant("asked")
+	g.End = nil
+	if !flowfuzz.Added(a.Members[user], g).GrantsSomething() {
+		return nil
+	}
+	return &requestOp{actor: user, acct: w.acct, asked: g}
+}
+
+// drawDecide: someone, often a manager, approves or refuses a request,
+// mostly a pending one.
+func (w *world) drawDecide() op {
+	a := w.m.Accounts[w.acct]
+	if len(a.Requests) == 0 {
+		return nil
+	}
+	r := rapid.SampledFrom(a.Requests).Draw(w.t, "request")
+	return &decideOp{actor: w.actor("decider"), acct: w.acct, id: r.ID, approve: rapid.Bool().Draw(w.t, "approve")}
 }
 
 // raceOp only names races in the tally.

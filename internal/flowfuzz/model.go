@@ -73,6 +73,16 @@ type Account struct {
 	Invitations []*Invitation
 	Contacts    []string
 	Tokens      []*Token
+	Requests    []*Request
+}
+
+// Request is a member's access request: what they asked, pending until
+// approved or refused.
+type Request struct {
+	ID      string
+	User    string
+	Asked   Grant
+	Pending bool
 }
 
 // Token is a personal access token: what it was given, by whom; Live
@@ -126,6 +136,11 @@ func (m *Model) Clone() *Model {
 			c.Invitations = append(c.Invitations, &cp)
 		}
 		c.Contacts = slices.Clone(a.Contacts)
+		c.Requests = nil
+		for _, r := range a.Requests {
+			cp := *r
+			c.Requests = append(c.Requests, &cp)
+		}
 		c.Tokens = nil
 		for _, t := range a.Tokens {
 			cp := *t
@@ -701,3 +716,94 @@ func (m *Model) TokenManagesProduct(a *Account, t *Token, p string) bool {
 
 // GrantsSomething: g holds a role, a right or a product scope.
 func (g Grant) GrantsSomething() bool { return g.grantsSomething() }
+
+// --- access requests: approving is granting, under the grant rules ---
+
+// MaxPendingRequests mirrors hostaccess.MaxPendingRequests.
+const MaxPendingRequests = 20
+
+// RequestAccess: a member (not an owner) asks for what they do not hold.
+func (m *Model) RequestAccess(actor Actor, acct, id string, asked Grant) bool {
+	a := m.Accounts[acct]
+	if a == nil || actor == System || a.Owners[actor] || !a.isMember(actor) {
+		return false
+	}
+	if !added(a.Members[actor], asked).grantsSomething() {
+		return false
+	}
+	for _, p := range asked.Technical.Products {
+		if _, ok := a.Products[p]; !ok {
+			return false
+		}
+	}
+	for _, t := range asked.Technical.Tags {
+		if !a.TagsMade[t] {
+			return false
+		}
+	}
+	for _, g := range asked.Technical.Groups {
+		if !a.GroupsMade[g] {
+			return false
+		}
+	}
+	pending := 0
+	for _, r := range a.Requests {
+		if r.Pending && r.User == actor {
+			pending++
+		}
+	}
+	if pending >= MaxPendingRequests {
+		return false
+	}
+	a.Requests = append(a.Requests, &Request{ID: id, User: actor, Asked: asked, Pending: true})
+	return true
+}
+
+// RequestIn finds a request of the account by id.
+func (m *Model) RequestIn(acct, id string) *Request {
+	if a := m.Accounts[acct]; a != nil {
+		for _, r := range a.Requests {
+			if r.ID == id {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// ApproveRequest grants what was asked on top of what the member holds,
+// as SetAccess would: the approver must be allowed to grant it.
+func (m *Model) ApproveRequest(actor Actor, acct string, r *Request) bool {
+	a := m.Accounts[acct]
+	if a == nil || r == nil || !r.Pending || (actor != System && !m.ManagesUsers(a, actor)) {
+		return false
+	}
+	if a.Owners[r.User] || !a.isMember(r.User) {
+		return false
+	}
+	current := a.Members[r.User]
+	granted := union(current, r.Asked)
+	granted.End = current.End
+	if !m.mayGrant(a, actor, r.User, current, granted, false) {
+		return false
+	}
+	if granted.Admin && !current.Admin && a.seatsTaken() >= a.AdminCap {
+		return false
+	}
+	a.Members[r.User] = granted
+	r.Pending = false
+	return true
+}
+
+// RefuseRequest: someone who manages users says no; nothing changes.
+func (m *Model) RefuseRequest(actor Actor, acct string, r *Request) bool {
+	a := m.Accounts[acct]
+	if a == nil || r == nil || !r.Pending || (actor != System && !m.ManagesUsers(a, actor)) {
+		return false
+	}
+	r.Pending = false
+	return true
+}
+
+// Added is what desired holds that current does not.
+func Added(current, desired Grant) Grant { return added(current, desired) }

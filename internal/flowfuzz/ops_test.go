@@ -330,3 +330,51 @@ func (o *revokeTokenOp) run(ctx context.Context, w *world) error {
 func (o *revokeTokenOp) apply(m *flowfuzz.Model) bool {
 	return m.RevokeToken(o.actor, o.acct, m.TokenIn(o.acct, o.id))
 }
+
+type requestOp struct {
+	actor flowfuzz.Actor
+	acct  string
+	asked flowfuzz.Grant
+	id    string // set once filed
+}
+
+func (o *requestOp) String() string {
+	return fmt.Sprintf("%s asks for %s on %s", name(o.actor), grantString(o.asked), o.acct)
+}
+func (o *requestOp) run(ctx context.Context, w *world) error {
+	r, _, err := w.svc.RequestAccess(ctx, actorOf(o.actor), o.acct, hostaccess.AccessRequestInput{Access: toAccess(o.asked), Reason: "fuzz"})
+	o.id = r.ID
+	return err
+}
+func (o *requestOp) apply(m *flowfuzz.Model) bool { return m.RequestAccess(o.actor, o.acct, o.id, o.asked) }
+
+type decideOp struct {
+	actor   flowfuzz.Actor
+	acct    string
+	id      string
+	approve bool
+}
+
+func (o *decideOp) String() string {
+	verb := "refuses"
+	if o.approve {
+		verb = "approves"
+	}
+	return fmt.Sprintf("%s %s request %s", name(o.actor), verb, o.id)
+}
+func (o *decideOp) run(ctx context.Context, w *world) error {
+	var err error
+	if o.approve {
+		_, _, err = w.svc.ApproveAccessRequest(ctx, actorOf(o.actor), o.acct, o.id, "")
+	} else {
+		_, _, err = w.svc.RefuseAccessRequest(ctx, actorOf(o.actor), o.acct, o.id, "")
+	}
+	return err
+}
+func (o *decideOp) apply(m *flowfuzz.Model) bool {
+	r := m.RequestIn(o.acct, o.id)
+	if o.approve {
+		return m.ApproveRequest(o.actor, o.acct, r)
+	}
+	return m.RefuseRequest(o.actor, o.acct, r)
+}

@@ -82,7 +82,7 @@ func TestSensitiveRightsNeedATwoFactorSession(t *testing.T) {
 	// Another provider's setting: a service without MFARights is unchanged
 	// (newFixture's tests all run that way).
 	plain := newFixture(t)
-	assert.True(t, plain.ask("user:alice", "account:acme", "manage_security", nil).Allowed)
+	assert.True(t, plain.answer("user:alice", "account:acme", "manage_security", nil).Allowed)
 }
 
 func TestAMemberRestrictedToNetworksHoldsRightsOnlyFromThem(t *testing.T) {
@@ -185,4 +185,24 @@ func TestBadNetworkRestrictionsAreRefused(t *testing.T) {
 	invs, err := f.svc.ListInvitations(ctx, alice, "acme")
 	require.NoError(t, err)
 	assert.Empty(t, invs)
+}
+
+// Approving a restricted member's request adds what was asked and keeps
+// the restriction: nobody lifts a network restriction by asking for a
+// right.
+func TestApprovingARestrictedMembersRequestKeepsTheirNetworks(t *testing.T) {
+	f := newFixture(t)
+	link, err := f.svc.Invite(ctx, alice, "acme", "olga@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}, AllowedCIDRs: []string{"10.0.0.0/8"}})
+	require.NoError(t, err)
+	_, err = f.svc.AcceptInvitation(ctx, link.Token, login("olga"))
+	require.NoError(t, err)
+	olga := hostaccess.Actor{UserID: "olga", ClientIP: "10.0.0.5"}
+	_, _, err = f.svc.RequestAccess(ctx, olga, "acme", hostaccess.AccessRequestInput{Access: hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSupport}, AllowedCIDRs: []string{"0.0.0.0/0"}}, Reason: "tickets"})
+	requireCode(t, err, "invalid_argument")
+	req, _, err := f.svc.RequestAccess(ctx, olga, "acme", hostaccess.AccessRequestInput{Access: hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightSupport}}, Reason: "tickets"})
+	require.NoError(t, err)
+	_, _, err = f.svc.ApproveAccessRequest(ctx, alice, "acme", req.ID, "ok")
+	require.NoError(t, err)
+	assert.True(t, f.answer("user:olga", "account:acme", "open_ticket", map[string]any{"client_ip": "10.1.1.1"}).Allowed)
+	assert.False(t, f.answer("user:olga", "account:acme", "open_ticket", map[string]any{"client_ip": "192.0.2.1"}).Allowed, "still only from her network")
 }

@@ -140,6 +140,9 @@ func (a Access) askable() (Access, error) {
 	if len(a.Notifications) > 0 {
 		return Access{}, invalidf("access.notifications: notifications are not rights; ask for rights or product scopes")
 	}
+	if len(a.AllowedCIDRs) > 0 {
+		return Access{}, invalidf("access.allowed_cidrs: a request asks for rights, not for where they hold; the membership's networks stay as they are")
+	}
 	a, err := a.normalize()
 	if err != nil {
 		return Access{}, err
@@ -400,6 +403,9 @@ func (s *Service) approveOnce(ctx context.Context, actor Actor, accountID, id, n
 	}
 	current := st.accessOf(r.UserID)
 	granted := union(current, asked)
+	// Approving adds what was asked, nothing else: the membership's end and
+	// networks stay as they are (union would lift a restriction).
+	granted.ExpiresAt, granted.AllowedCIDRs = current.ExpiresAt, current.AllowedCIDRs
 	c, takesSeat, err := s.accessChange(ctx, actor, acct, st, r.UserID, granted)
 	if err != nil {
 		return AccessRequest{}, Result{}, false, err
