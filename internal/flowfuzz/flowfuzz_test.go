@@ -488,7 +488,7 @@ func (w *world) actions() map[string]func(*rapid.T) {
 			host := rapid.SampledFrom([]string{w.host, "elsewhere"}).Draw(w.t, "host")
 			return &createAccountOp{actor: w.actor("creator"), id: fmt.Sprintf("%s-b%d", w.acct, w.accounts), owner: owner, ownerEmail: email, host: host}
 		}),
-		"add contact": do(func() op { return &addContactOp{actor: w.actor("actor"), acct: w.account("account")} }),
+		"add contact":  do(func() op { return &addContactOp{actor: w.actor("actor"), acct: w.account("account")} }),
 		"create token": do(w.drawCreateToken),
 		"request":      do(w.drawRequest),
 		"decide":       do(w.drawDecide),

@@ -346,7 +346,9 @@ func (o *requestOp) run(ctx context.Context, w *world) error {
 	o.id = r.ID
 	return err
 }
-func (o *requestOp) apply(m *flowfuzz.Model) bool { return m.RequestAccess(o.actor, o.acct, o.id, o.asked) }
+func (o *requestOp) apply(m *flowfuzz.Model) bool {
+	return m.RequestAccess(o.actor, o.acct, o.id, o.asked)
+}
 
 type decideOp struct {
 	actor   flowfuzz.Actor
