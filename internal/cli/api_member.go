@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -139,9 +140,9 @@ func newMemberReviewCommand(streams Streams) *cobra.Command {
 					if l.Through != "" && l.Held == hostaccess.HeldDelegation {
 						held += " (" + l.Through + ")"
 					}
-					rows = append(rows, []string{l.UserID, l.Role, l.Right, l.Scope, held, orDash(l.GrantedBy), reviewTime(l.GrantedAt), reviewTime(l.Ends)})
+					rows = append(rows, []string{l.UserID, l.Role, l.Right, l.Scope, held, orDash(l.GrantedBy), reviewTime(l.GrantedAt), reviewTime(l.Ends), reviewConditions(l)})
 				}
-				if err := printTable(streams.Out, []string{"USER", "ROLE", "RIGHT", "SCOPE", "HELD", "GRANTED BY", "GRANTED", "ENDS"}, rows); err != nil {
+				if err := printTable(streams.Out, []string{"USER", "ROLE", "RIGHT", "SCOPE", "HELD", "GRANTED BY", "GRANTED", "ENDS", "CONDITIONS"}, rows); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(streams.Out, "%s, %s (%s); %s at revision %s\n", counted(len(rv.Lines), "line", "lines"), counted(rv.People, "person", "people"),
@@ -168,4 +169,16 @@ func counted(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// reviewConditions says under which conditions a review line holds.
+func reviewConditions(l hostaccess.ReviewLine) string {
+	var parts []string
+	if len(l.Networks) > 0 {
+		parts = append(parts, "from "+strings.Join(l.Networks, " "))
+	}
+	if l.NeedsMFA {
+		parts = append(parts, "two-factor")
+	}
+	return orDash(strings.Join(parts, "; "))
 }

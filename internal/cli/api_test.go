@@ -315,7 +315,7 @@ func TestMemberReview(t *testing.T) {
 	}
 
 	table := st.ok(t, "member", "review", "acme", "--actor", "user:alice")
-	require.Regexp(t, `^USER\s+ROLE\s+RIGHT\s+SCOPE\s+HELD\s+GRANTED BY\s+GRANTED\s+ENDS\n`, table)
+	require.Regexp(t, `^USER\s+ROLE\s+RIGHT\s+SCOPE\s+HELD\s+GRANTED BY\s+GRANTED\s+ENDS\s+CONDITIONS\n`, table)
 	require.Regexp(t, `alice\s+owner\s+billing\s+account\s+ownership\s+service:panel\s`, lineWith(t, table, "alice  owner", " billing "))
 	require.Regexp(t, `carol\s+member\s+billing\s+account\s+direct\s+user:alice\s.*`+ends[:10], lineWith(t, table, "carol"))
 	require.Regexp(t, `dave\s+member\s+technical\s+group web\s+group\s+user:alice`, lineWith(t, table, "dave"))
@@ -323,10 +323,10 @@ func TestMemberReview(t *testing.T) {
 
 	soon := st.ok(t, "member", "review", "acme", "--expiring-within", "10", "--actor", "user:alice")
 	require.Contains(t, soon, "1 line, 1 person (lines ending within 10 days)")
-	require.Empty(t, strings.TrimSpace(st.ok(t, "member", "review", "acme", "--granted-before", "30", "-o", "csv", "--actor", "user:alice")[len("account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends"):]), "nothing is a month old")
+	require.Empty(t, strings.TrimSpace(st.ok(t, "member", "review", "acme", "--granted-before", "30", "-o", "csv", "--actor", "user:alice")[len("account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends,networks,needs_mfa"):]), "nothing is a month old")
 
 	csvOut := st.ok(t, "member", "review", "acme", "--expiring-within", "10", "-o", "csv", "--actor", "user:alice")
-	require.True(t, strings.HasPrefix(csvOut, "account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends\n"), csvOut)
+	require.True(t, strings.HasPrefix(csvOut, "account,user_id,email,display_name,role,right,scope,held,through,granted_by,granted_at,ends,networks,needs_mfa\n"), csvOut)
 	require.Contains(t, csvOut, "acme,carol,carol@example.com,,member,billing,account,direct,,user:alice,")
 
 	var rv hostaccess.AccessReview
