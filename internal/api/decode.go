@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -87,7 +88,17 @@ func checkKeys(raw []byte, t reflect.Type) error {
 	return nil
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	timeType        = reflect.TypeFor[time.Time]()
+)
+
+// parseTime parses a time as time.Time's UnmarshalJSON does (which is
+// stricter still: what passes here and fails there is refused by decode).
+func parseTime(s string) error {
+	_, err := time.Parse(time.RFC3339, s)
+	return err
+}
 
 func deref(t reflect.Type) reflect.Type {
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -163,6 +174,13 @@ func (w *walker) value(t reflect.Type, field string) error {
 		return nil
 	}
 	inner := deref(t)
+	if inner == timeType {
+		// time.Time's own error names neither the field nor the format.
+		if s, isString := tok.(string); !isString || parseTime(s) != nil {
+			return invalidArgument("request body: field %q: want an RFC 3339 time, e.g. 2026-12-31T00:00:00Z", field)
+		}
+		return nil
+	}
 	switch tok {
 	case json.Delim('{'):
 		return w.object(inner, field+".")

@@ -50,7 +50,7 @@ func TestEveryRouteNeedsItsScope(t *testing.T) {
 			switch {
 			case rt.access == public:
 				require.Empty(t, rt.scope)
-			case rt.Method == http.MethodGet || rt.Pattern == "/v1/check" || rt.Pattern == "/v1/check-bulk" || rt.Pattern == "/v1/why-denied":
+			case rt.Method == http.MethodGet || rt.Pattern == "/v1/check" || rt.Pattern == "/v1/check-bulk" || rt.Pattern == "/v1/why-denied" || rt.Pattern == "/v1/tokens/check":
 				require.Equal(t, ScopeRead, rt.scope)
 			default:
 				require.Equal(t, ScopeWrite, rt.scope)

@@ -104,6 +104,7 @@ var pathParams = map[string]struct {
 	"contact":    {"The contact's short name: its id after the account and slash (for acme/0f3c9a1b2d4e5f60, 0f3c9a1b2d4e5f60).", shortIDSchema()},
 	"invitation": {"The invitation's short name: its id after the account and slash.", shortIDSchema()},
 	"request":    {"The access request's short name: its id after the account and slash.", shortIDSchema()},
+	"token":      {"The token's short name: its id after the account and slash.", shortIDSchema()},
 }
 
 func nameSchema() obj {
@@ -260,6 +261,7 @@ var tags = []struct{ name, description string }{
 	{"members", "Members and their access."},
 	{"requests", "Access requests: a member asks, those who manage users approve or refuse."},
 	{"contacts", "Contacts and who receives each notification category."},
+	{"tokens", "Personal access tokens: create, list, revoke, check with the secret."},
 	{"audit", "What changed, when, and who did it; the access review."},
 	{"users", "A person's accounts and reach."},
 	{"checks", "Permission checks and who-can."},
@@ -272,7 +274,7 @@ func tagOf(pattern string) string {
 	switch {
 	case parts[0] == "accounts" && len(parts) >= 3:
 		switch parts[2] {
-		case "products", "invitations", "members", "requests", "contacts", "audit":
+		case "products", "invitations", "members", "requests", "contacts", "audit", "tokens":
 			return parts[2]
 		case "recipients":
 			return "contacts"

@@ -1,6 +1,10 @@
 package api
 
-import "github.com/hostaccess/hostaccess/pkg/hostaccess"
+import (
+	"fmt"
+
+	"github.com/hostaccess/hostaccess/pkg/hostaccess"
+)
 
 // schemaDocs is what the OpenAPI document says of the Go types beyond their
 // shape: descriptions and the limits the domain enforces (hostaccess.Max*,
@@ -73,11 +77,13 @@ var schemaDocs = map[string]schemaDoc{
 	"Check": {fields: map[string]prop{
 		"resource":   {description: "TYPE:ID, e.g. account:acme or product:acme/site."},
 		"permission": {description: "A permission of schema/hosting.zed, e.g. pay_invoices, manage."},
-		"subject":    {description: "TYPE:ID, e.g. user:carol."},
+		"subject":    {description: "TYPE:ID, e.g. user:carol, or token:ACCOUNT/ID (asked as the permission's token_ counterpart)."},
+		"context":    {description: checkContextDoc},
 	}},
 	"CheckRequest": {fields: map[string]prop{
 		"resource":          {description: "TYPE:ID, e.g. account:acme or product:acme/site."},
-		"subject":           {description: "TYPE:ID, e.g. user:carol."},
+		"subject":           {description: "TYPE:ID, e.g. user:carol, or token:ACCOUNT/ID (asked as the permission's token_ counterpart)."},
+		"context":           {description: checkContextDoc},
 		"at_least_as_fresh": {description: "A zed_token from a write (through any node): the answer reflects at least that write. Absent: at least as fresh as the last change to the resource's account known to the serving node (docs/consistency.md). Not a token of this engine: 400 invalid_argument."},
 	}},
 	"CheckBulkRequest": {fields: map[string]prop{
@@ -169,7 +175,44 @@ var schemaDocs = map[string]schemaDoc{
 		"reasons": {description: "The grants that give it: account:acme#owner, tag:acme/client-x#technician, host:nordhost#admin (delegation)."},
 	}},
 	"Answer": {fields: map[string]prop{
-		"conditional": {description: "The answer depends on missing caveat context."},
-		"error":       {description: "Why this question could not be answered (bulk only)."},
+		"conditional":     {description: "The answer depends on missing caveat context: never allowed; missing_context names what to give."},
+		"missing_context": {description: "The context keys a conditional answer lacks, e.g. client_ip."},
+		"context":         {description: checkContextDoc},
+		"error":           {description: "Why this question could not be answered (bulk only)."},
+	}},
+	"TokenInput": {description: "A personal access token to create: a subset of what its creator holds.", optional: []string{"technical", "view"}, fields: map[string]prop{
+		"name":          {description: "What the token is for. Printable text: valid UTF-8, no control characters; the limit counts characters after trimming spaces.", minLength: 1, maxLength: hostaccess.MaxTokenNameLen},
+		"rights":        {description: "Account-wide rights given; the creator must hold each."},
+		"technical":     {description: "Products the token may manage; the creator must manage them."},
+		"view":          {description: "Products the token may view; the creator must view them."},
+		"expires_at":    {description: "Required: at least a minute ahead, at most the server's maximum token lifetime (90 days by default) and no later than the end of the creator's own access."},
+		"allowed_cidrs": {description: "Networks the token may be used from, in CIDR notation with the host bits zero (203.0.113.0/24); absent: any. A check must then give client_ip in its context.", maxItems: hostaccess.MaxAllowedCIDRs},
+	}},
+	"Token": {description: "A personal access token as listed: never its secret.", fields: map[string]prop{
+		"id":            {description: "ACCOUNT/ID; the subject of its checks is token:ACCOUNT/ID."},
+		"creator":       {description: "The user id of the person who created it: it never reaches more than they hold."},
+		"allowed_cidrs": {description: "The networks it may be used from; absent: any."},
+		"status":        {enum: []string{"active", "expired", "revoked"}},
+		"revoked_at":    {description: "When it was revoked (revoked only)."},
+		"revoked_by":    {description: "Who revoked it: user:ID or service:NAME, with \"(creator removed)\" when removing its creator revoked it."},
+	}},
+	"NewToken": {description: "A token just created, with its secret.", fields: map[string]prop{
+		"secret": {description: "The token's secret (" + hostaccess.TokenSecretPrefix + "...): shown once, only its hash is stored. Keep it out of logs."},
+	}},
+	"TokenList": {fields: map[string]prop{
+		"tokens": {description: "Oldest first."},
+	}},
+	"TokenCheckRequest": {fields: map[string]prop{
+		"secret":            {description: "The token's secret (" + hostaccess.TokenSecretPrefix + "...), as the request to the panel carried it.", maxLength: hostaccess.MaxTokenLen},
+		"resource":          {description: "TYPE:ID, e.g. account:acme or product:acme/site."},
+		"permission":        {description: "A permission of schema/hosting.zed, e.g. pay_invoices, manage (asked as its token_ counterpart)."},
+		"context":           {description: checkContextDoc},
+		"at_least_as_fresh": {description: "A zed_token from a write (through any node): the answer reflects at least that write."},
+	}},
+	"TokenAnswer": {description: "The answer to a token check, with the token (subject is token:ACCOUNT/ID, never the secret).", fields: map[string]prop{
+		"token": {description: "The token the secret names, as listed: its status says why an inactive one is denied."},
 	}},
 }
+
+// checkContextDoc describes a check's caveat context.
+var checkContextDoc = fmt.Sprintf("The caveats' values, e.g. {\"client_ip\": \"203.0.113.7\"} for a token restricted to networks; at most %d bytes as JSON. Without a value a caveat needs, the answer is conditional, never allowed.", hostaccess.MaxContextBytes)

@@ -149,7 +149,7 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 	values := map[string]string{
 		"{account}": "acme", "{product}": "site", "{group}": "web", "{tag}": "client-x",
 		"{user}": "bob", "{contact}": strings.TrimPrefix(contact.ID, "acme/"), "{invitation}": strings.TrimPrefix(inv.Invitation.ID, "acme/"),
-		"{request}": "0123456789abcdef",
+		"{request}": "0123456789abcdef", "{token}": "0123456789abcdef",
 	}
 	bodies := map[string]any{}
 	for path, ops := range doc.Paths {

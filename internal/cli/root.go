@@ -87,6 +87,7 @@ e.g. --grpc-preshared-key as HOSTACCESS_GRPC_PRESHARED_KEY.`,
 		newMemberCommand(streams), newRequestCommand(streams), newContactCommand(streams), newDelegationCommand(streams),
 		newAccountsCommand(streams), newReachCommand(streams), newRecipientsCommand(streams),
 		newWhoCanCommand(streams), newWhyDeniedCommand(streams), newAuditCommand(streams),
+		newTokenCommand(streams),
 		newBenchCommand(streams),
 		newVersionCommand(streams),
 	)

@@ -40,6 +40,12 @@ var (
 	Recipients    = Endpoint{http.MethodGet, "/v1/accounts/{account}/recipients"}
 	AuditLog      = Endpoint{http.MethodGet, "/v1/accounts/{account}/audit"}
 
+	// Personal access tokens (docs/tokens.md): {token} is the short name.
+	ListTokens  = Endpoint{http.MethodGet, "/v1/accounts/{account}/tokens"}
+	CreateToken = Endpoint{http.MethodPost, "/v1/accounts/{account}/tokens"}
+	RevokeToken = Endpoint{http.MethodDelete, "/v1/accounts/{account}/tokens/{token}"}
+	CheckToken  = Endpoint{http.MethodPost, "/v1/tokens/check"}
+
 	// The change log as evidence (docs/audit.md): across accounts, the
 	// hash chain's export, its live feed and its verification.
 	AuditSearch = Endpoint{http.MethodGet, "/v1/audit"}
