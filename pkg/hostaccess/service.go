@@ -260,6 +260,9 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 			if n.escalation {
 				return errorf(ErrEscalation, "%s cannot grant %s: they do not hold it themselves", actor, n.what)
 			}
+			if len(s.mfaRights) > 0 && !actor.MFA {
+				return errorf(ErrForbidden, "%s may not %s (if they hold it, it needs a two-factor session here: the call must say the session passed one)", actor, n.what)
+			}
 			return errorf(ErrForbidden, "%s may not %s", actor, n.what)
 		}
 	}
