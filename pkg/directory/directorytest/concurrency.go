@@ -17,28 +17,10 @@ func testSetInvitationStatusConcurrent(t *testing.T, s directory.Store) {
 	ctx := t.Context()
 	require.NoError(t, s.CreateInvitation(ctx, newInvitation("x1", "acme", now())))
 
-	const n = 20
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		// require must not be called off the test goroutine: collect errors.
-		wg.Go(func() {
-			errs[i] = s.SetInvitationStatus(ctx, "x1", directory.InvitationPending, directory.InvitationAccepted,
-				fmt.Sprintf("user:u%d", i), now(), "")
-		})
-	}
-	wg.Wait()
-
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			require.Equal(t, -1, winner, "more than one accept succeeded")
-			winner = i
-			continue
-		}
-		require.ErrorIs(t, err, directory.ErrConflict, "goroutine %d", i)
-	}
-	require.NotEqual(t, -1, winner, "no accept succeeded")
+	winner := oneWins(t, 20, "accept", func(i int) error {
+		return s.SetInvitationStatus(ctx, "x1", directory.InvitationPending, directory.InvitationAccepted,
+			fmt.Sprintf("user:u%d", i), now(), "")
+	})
 
 	got, err := s.GetInvitation(ctx, "x1")
 	require.NoError(t, err)
@@ -158,4 +140,28 @@ func testFreshnessConcurrent(t *testing.T, s directory.Store) {
 		require.NoError(t, err)
 		require.Equal(t, fmt.Sprintf("zed-%d", winner), got)
 	}
+}
+
+// oneWins runs n attempts at once and requires exactly one to succeed and
+// every other to answer ErrConflict; it returns the winner's index.
+func oneWins(t *testing.T, n int, what string, attempt func(i int) error) int {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		// require must not be called off the test goroutine: collect errors.
+		wg.Go(func() { errs[i] = attempt(i) })
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "more than one %s succeeded", what)
+			winner = i
+			continue
+		}
+		require.ErrorIs(t, err, directory.ErrConflict, "goroutine %d", i)
+	}
+	require.NotEqual(t, -1, winner, "no %s succeeded", what)
+	return winner
 }

@@ -3,8 +3,7 @@ package directorytest
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"sync"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,22 +111,10 @@ func testSetTokenStatusConcurrent(t *testing.T, s directory.Store) {
 	ctx := context.Background()
 	tok := newToken("t1", "acme", time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	require.NoError(t, s.CreateToken(ctx, tok))
-	const racers = 8
-	var wg sync.WaitGroup
-	errs := make([]error, racers)
-	for i := range racers {
-		wg.Go(func() {
-			errs[i] = s.SetTokenStatus(ctx, tok.ID, directory.TokenActive, directory.TokenRevoked, "racer", time.Now())
-		})
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		if err == nil {
-			won++
-			continue
-		}
-		require.True(t, errors.Is(err, directory.ErrConflict), "a loser gets a conflict: %v", err)
-	}
-	require.Equal(t, 1, won, "exactly one revocation wins")
+	winner := oneWins(t, 8, "revocation", func(i int) error {
+		return s.SetTokenStatus(ctx, tok.ID, directory.TokenActive, directory.TokenRevoked, fmt.Sprintf("racer %d", i), time.Now())
+	})
+	got, err := s.GetToken(ctx, tok.ID)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("racer %d", winner), got.StatusBy)
 }
