@@ -755,7 +755,8 @@ func (m *Model) RequestAccess(actor Actor, acct, id string, asked Grant) bool {
 	if pending >= MaxPendingRequests {
 		return false
 	}
-	a.Requests = append(a.Requests, &Request{ID: id, User: actor, Asked: asked, Pending: true})
+	// What is recorded, and approved, is what they lacked when they asked.
+	a.Requests = append(a.Requests, &Request{ID: id, User: actor, Asked: added(a.Members[actor], asked), Pending: true})
 	return true
 }
 
