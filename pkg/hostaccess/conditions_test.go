@@ -1,6 +1,7 @@
 package hostaccess_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -205,4 +206,39 @@ func TestApprovingARestrictedMembersRequestKeepsTheirNetworks(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, f.answer("user:olga", "account:acme", "open_ticket", map[string]any{"client_ip": "10.1.1.1"}).Allowed)
 	assert.False(t, f.answer("user:olga", "account:acme", "open_ticket", map[string]any{"client_ip": "192.0.2.1"}).Allowed, "still only from her network")
+}
+
+// An owner restricting a member to networks while she invites someone
+// without restriction: whichever lands first, the invitation cannot be
+// accepted once she is restricted (what she offers must fit within her own
+// networks when it is granted).
+func TestRestrictingAMemberWhileSheInvitesNeverLetsHerGrantBeyondIt(t *testing.T) {
+	for round := range 3 {
+		f := newFixture(t)
+		f.member("olga", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling, hostaccess.RightUserManagement}})
+		var link hostaccess.InvitationLink
+		var inviteErr, restrictErr error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			link, inviteErr = f.svc.Invite(ctx, hostaccess.Person("olga"), "acme", "pat@example.com", hostaccess.Access{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+		})
+		wg.Go(func() {
+			_, restrictErr = f.svc.SetAccess(ctx, alice, "acme", "olga", hostaccess.Access{
+				Rights: []hostaccess.Right{hostaccess.RightBilling, hostaccess.RightUserManagement}, AllowedCIDRs: []string{"10.0.0.0/8"},
+			})
+		})
+		wg.Wait()
+		if restrictErr != nil {
+			requireCode(t, restrictErr, "conflict")
+			continue
+		}
+		if inviteErr != nil {
+			// Refused for want of her address (restricted first) or lost the race.
+			require.Contains(t, []string{"forbidden", "conflict"}, hostaccess.Code(inviteErr), "round %d: %v", round, inviteErr)
+			continue
+		}
+		_, err := f.svc.AcceptInvitation(ctx, link.Token, login("pat"))
+		require.Error(t, err, "round %d: an unrestricted grant from a now restricted member was accepted", round)
+		assert.False(t, f.answer("user:pat", "account:acme", "pay_invoices", nil).Allowed)
+	}
 }
