@@ -257,6 +257,11 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 		desired = accessTuples(accountID, actor.UserID, keepAccess)
 	}
 	updates = append(updates, diff(st.userTuples(actor.UserID), desired)...)
+	var then []step
+	if keep == nil {
+		// Leaving the account, the previous owner's tokens go with them.
+		updates, then = appendDropped(updates, st, actor.UserID, actor.String()+" (creator left)", s.now().UTC())
+	}
 	pre := []*v1.Precondition{
 		mustExist(relationship(typeAccount, accountID, schema.RelOwner, typeUser, actor.UserID)),
 		mustExist(memberTuple),
@@ -265,7 +270,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 		return Result{}, invalidf("keep the previous owner as administrator with SetAccess after the transfer")
 	}
 	token, err := s.commit(ctx, change{actor: actor, flow: "transfer_ownership", accountID: accountID, target: "user:" + to, before: map[string]string{"owner": actor.UserID}, after: map[string]any{"owner": to, "previous_owner_keeps": keep}, updates: updates, pre: pre,
-		state: st, changed: []string{actor.UserID, to}})
+		state: st, changed: []string{actor.UserID, to}, then: then})
 	if err != nil {
 		if isConflict(err) {
 			return Result{}, errorf(ErrConflict, "the owners or members of %s changed meanwhile; try again", accountID)

@@ -471,6 +471,13 @@ func (st *accountState) dropTokens(userID, by string, at time.Time) ([]*v1.Relat
 	return updates, then
 }
 
+// appendDropped adds to a flow's updates the removal of userID's tokens,
+// with the steps marking them revoked.
+func appendDropped(updates []*v1.RelationshipUpdate, st *accountState, userID, by string, at time.Time) ([]*v1.RelationshipUpdate, []step) {
+	dropped, revoked := st.dropTokens(userID, by, at)
+	return append(updates, dropped...), revoked
+}
+
 // twinOf is the twin of a person's relationship: the same object and
 // expiration, its twin relation, and the person's token set as subject.
 func twinOf(r *v1.Relationship) (*v1.Relationship, bool) {

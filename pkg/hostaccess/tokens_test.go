@@ -102,6 +102,23 @@ func TestAnOwnersTokenEndsWithTheirOwnership(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, f.tokenCan(nt.Token.ID, "account:acme", "manage_security", nil).Allowed)
 	assert.False(t, f.tokenCan(nt.Token.ID, "product:acme/mail", "manage", nil).Allowed)
+
+	// Bob hands it on and leaves: his token goes with him.
+	link, err := f.svc.Invite(ctx, hostaccess.Person("bob"), "acme", "carol@example.com", hostaccess.Access{})
+	require.NoError(t, err)
+	_, err = f.svc.AcceptInvitation(ctx, link.Token, login("carol"))
+	require.NoError(t, err)
+	bobs := f.token(hostaccess.Person("bob"), hostaccess.TokenInput{Rights: []hostaccess.Right{hostaccess.RightBilling}})
+	_, err = f.svc.TransferOwnership(ctx, hostaccess.Person("bob"), "acme", "carol", nil)
+	require.NoError(t, err)
+	assert.False(t, f.tokenCan(bobs.Token.ID, "account:acme", "pay_invoices", nil).Allowed)
+	listed, err := f.svc.ListTokens(ctx, hostaccess.Person("carol"), "acme")
+	require.NoError(t, err)
+	for _, tok := range listed {
+		if tok.ID == bobs.Token.ID {
+			assert.Equal(t, "revoked", tok.Status)
+		}
+	}
 }
 
 func TestATokenIsRefusedWhatItsCreatorDoesNotHold(t *testing.T) {
