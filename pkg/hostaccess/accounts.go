@@ -78,7 +78,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor Actor, in NewAccount)
 	if in.HostID != "" {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelAccountHost, typeHost, in.HostID)))
 		// The host's conditions, as configured, hold for its new account.
-		updates = append(updates, s.hostConditions(in.HostID)...)
+		updates = append(updates, s.hostConditions(in.HostID, false)...)
 	}
 	if in.delegated() {
 		updates = append(updates, touch(relationship(typeAccount, in.ID, schema.RelDelegatedTo, typeHost, in.HostID)))

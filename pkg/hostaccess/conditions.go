@@ -46,8 +46,10 @@ func checkMFARights(rights []Right) ([]Right, error) {
 }
 
 // hostConditions are the updates making a host's accounts require a
-// two-factor session for exactly the configured rights.
-func (s *Service) hostConditions(hostID string) []*v1.RelationshipUpdate {
+// two-factor session for the configured rights; with clear, for exactly
+// them (the others' conditions deleted: ApplyConditions, at start). A new
+// account only adds what is configured: its host was cleared at start.
+func (s *Service) hostConditions(hostID string, clear bool) []*v1.RelationshipUpdate {
 	var updates []*v1.RelationshipUpdate
 	for _, r := range mfaRights {
 		gate := &v1.Relationship{
@@ -55,9 +57,10 @@ func (s *Service) hostConditions(hostID string) []*v1.RelationshipUpdate {
 			Subject:        &v1.SubjectReference{Object: ref(typeUser, "*")},
 			OptionalCaveat: &v1.ContextualizedCaveat{CaveatName: caveatMFAMissing},
 		}
-		if slices.Contains(s.mfaRights, r) {
+		switch {
+		case slices.Contains(s.mfaRights, r):
 			updates = append(updates, touch(gate))
-		} else {
+		case clear:
 			updates = append(updates, remove(gate))
 		}
 	}
@@ -83,7 +86,7 @@ func (s *Service) ApplyConditions(ctx context.Context) (int, error) {
 	}
 	hosts = uniqueSorted(hosts)
 	for _, h := range hosts {
-		if _, err := s.write(ctx, s.hostConditions(h), nil); err != nil {
+		if _, err := s.write(ctx, s.hostConditions(h, true), nil); err != nil {
 			return 0, fmt.Errorf("conditions of host %s: %w", h, err)
 		}
 	}
