@@ -315,7 +315,7 @@ func (e *Env) tokenWorkloads(ctx context.Context, creators []pick) error {
 	plain := plainKind("plain, member (user:ID)", creators)
 	plain.ask = viaCan(e.Service)
 	tok := condKind{name: "token (token:ID)", pool: tokenPool, ask: viaCan(e.Service), note: "the same questions, each member's token: " + plain.note}
-	sec := condKind{name: "CheckToken (secret)", pool: secretPool, ask: viaCheckToken(e.Service), note: "token:ID's questions with the secret: directory hash lookup, then the check (SpiceDB cache warm from token:ID's rows)"}
+	sec := condKind{name: "CheckToken (secret)", pool: secretPool, ask: viaCheckToken(e.Service), note: "token:ID's questions with the secret: the directory's hash lookup, then the same check (warm only: its cold row would find token:ID's answers cached)"}
 	n := e.cold(ctx, plain, tok)
 	return e.warm(ctx, n, plain, tok, sec)
 }
