@@ -18,6 +18,9 @@ type Config struct {
 	Verify int
 	// SkipFlows leaves out the write flows.
 	SkipFlows bool
+	// Only, when OnlyConditions, runs only the token and conditions set
+	// (tokens.go) after the up-front verification; empty: every workload.
+	Only string
 	// Consistency is how the service's checks are made: "tokens" (the
 	// default: per-account freshness tokens, pkg/freshness) or "full"
 	// (every check fully consistent).

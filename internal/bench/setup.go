@@ -94,6 +94,9 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.DatastoreEngine == "" {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
+	if cfg.Only != "" && cfg.Only != OnlyConditions {
+		return nil, fmt.Errorf("unknown --only %q: use %s, or leave it out for every workload", cfg.Only, OnlyConditions)
+	}
 	switch cfg.Consistency {
 	case "":
 		cfg.Consistency = ConsistencyTokens

@@ -82,6 +82,9 @@ func (e *Env) workloads(ctx context.Context) error {
 		}
 	}
 	e.cfg.logf("verified %d sampled answers (%d allowed, %d denied) in %s: %d mismatches", len(sample), allowed, len(sample)-allowed, time.Since(t).Round(time.Millisecond), len(mm))
+	if e.cfg.Only == OnlyConditions {
+		return e.conditionsWorkloads(ctx)
+	}
 
 	// Single checks. Cold: each question asked for the first time, from four
 	// disjoint pools drawn the same way. Warm: the questions the first cold
@@ -314,7 +317,8 @@ func (e *Env) workloads(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// Last: it restricts members and gates hosts (taken off at its end).
+	return e.conditionsWorkloads(ctx)
 }
 
 func abs(x int) int {
