@@ -728,7 +728,10 @@ func (m *Model) RequestAccess(actor Actor, acct, id string, asked Grant) bool {
 	if a == nil || actor == System || a.Owners[actor] || !a.isMember(actor) {
 		return false
 	}
-	if !added(a.Members[actor], asked).grantsSomething() {
+	// Only what they lack is asked (and must exist): a product under
+	// "all products" is already held.
+	asked = added(a.Members[actor], asked)
+	if !asked.grantsSomething() {
 		return false
 	}
 	for _, p := range asked.Technical.Products {
@@ -756,7 +759,7 @@ func (m *Model) RequestAccess(actor Actor, acct, id string, asked Grant) bool {
 		return false
 	}
 	// What is recorded, and approved, is what they lacked when they asked.
-	a.Requests = append(a.Requests, &Request{ID: id, User: actor, Asked: added(a.Members[actor], asked), Pending: true})
+	a.Requests = append(a.Requests, &Request{ID: id, User: actor, Asked: asked, Pending: true})
 	return true
 }
 
