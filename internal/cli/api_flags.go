@@ -141,33 +141,50 @@ func newAPILeaf(use, short string, args cobra.PositionalArgs, f *apiFlags, run f
 	return cmd
 }
 
+// scopeFlags are the flags naming rights and product scopes: what an
+// invitation, a member, a request or a token is given.
+type scopeFlags struct {
+	rights       []string
+	allProducts  bool
+	products     []string
+	groups       []string
+	tags         []string
+	viewProducts []string
+	viewGroups   []string
+	viewTags     []string
+}
+
+func (sc *scopeFlags) register(cmd *cobra.Command, rightHelp string) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&sc.rights, "right", nil, rightHelp+", repeatable: "+strings.Join(rightNames(), ", "))
+	fl.BoolVar(&sc.allProducts, "all-products", false, "technical management of all products, now and later")
+	fl.StringSliceVar(&sc.products, "product", nil, "technical management of this product (repeatable)")
+	fl.StringSliceVar(&sc.groups, "group", nil, "technical management of this product group (repeatable)")
+	fl.StringSliceVar(&sc.tags, "tag", nil, "technical management of products with this tag (repeatable)")
+	fl.StringSliceVar(&sc.viewProducts, "view-product", nil, "read-only access to this product (repeatable)")
+	fl.StringSliceVar(&sc.viewGroups, "view-group", nil, "read-only access to this product group (repeatable)")
+	fl.StringSliceVar(&sc.viewTags, "view-tag", nil, "read-only access to products with this tag (repeatable)")
+}
+
+// scopes are the technical and view scopes the flags name.
+func (sc *scopeFlags) scopes() (technical, view hostaccess.ProductScope) {
+	return hostaccess.ProductScope{All: sc.allProducts, Products: sc.products, Groups: sc.groups, Tags: sc.tags},
+		hostaccess.ProductScope{Products: sc.viewProducts, Groups: sc.viewGroups, Tags: sc.viewTags}
+}
+
 // accessFlags are the flags describing an Access (invite create, member set).
 type accessFlags struct {
-	rights        []string
+	scopeFlags
 	administrator bool
-	allProducts   bool
-	products      []string
-	groups        []string
-	tags          []string
-	viewProducts  []string
-	viewGroups    []string
-	viewTags      []string
 	notify        []string
 	expires       string
 	allowCIDRs    []string
 }
 
 func (a *accessFlags) register(cmd *cobra.Command) {
+	a.scopeFlags.register(cmd, "account-wide right")
 	fl := cmd.Flags()
-	fl.StringSliceVar(&a.rights, "right", nil, "account-wide right, repeatable: "+strings.Join(rightNames(), ", "))
 	fl.BoolVar(&a.administrator, "administrator", false, "the Administrator role (counted against the account's cap)")
-	fl.BoolVar(&a.allProducts, "all-products", false, "technical management of all products, now and later")
-	fl.StringSliceVar(&a.products, "product", nil, "technical management of this product (repeatable)")
-	fl.StringSliceVar(&a.groups, "group", nil, "technical management of this product group (repeatable)")
-	fl.StringSliceVar(&a.tags, "tag", nil, "technical management of products with this tag (repeatable)")
-	fl.StringSliceVar(&a.viewProducts, "view-product", nil, "read-only access to this product (repeatable)")
-	fl.StringSliceVar(&a.viewGroups, "view-group", nil, "read-only access to this product group (repeatable)")
-	fl.StringSliceVar(&a.viewTags, "view-tag", nil, "read-only access to products with this tag (repeatable)")
 	fl.StringSliceVar(&a.notify, "notify", nil, "notification category, repeatable: "+strings.Join(categoryNames(), ", "))
 	fl.StringVar(&a.expires, "expires", "", "end of the access, RFC 3339 (2026-12-31T00:00:00Z)")
 	fl.StringSliceVar(&a.allowCIDRs, "allow-cidr", nil, "restrict the access to requests from this network, CIDR (repeatable; checks then need client_ip)")
@@ -184,12 +201,8 @@ func (a *accessFlags) parseInto(dst *hostaccess.Access) func() error {
 
 // access builds the Access, refusing unknown rights, categories and times.
 func (a *accessFlags) access() (hostaccess.Access, error) {
-	out := hostaccess.Access{
-		Administrator: a.administrator,
-		Technical:     hostaccess.ProductScope{All: a.allProducts, Products: a.products, Groups: a.groups, Tags: a.tags},
-		View:          hostaccess.ProductScope{Products: a.viewProducts, Groups: a.viewGroups, Tags: a.viewTags},
-		AllowedCIDRs:  a.allowCIDRs,
-	}
+	out := hostaccess.Access{Administrator: a.administrator, AllowedCIDRs: a.allowCIDRs}
+	out.Technical, out.View = a.scopes()
 	var err error
 	if out.Rights, err = parseRights(a.rights); err != nil {
 		return hostaccess.Access{}, err

@@ -40,31 +40,17 @@ const secretWarning = "Copy the secret now: it is not stored (only its hash is) 
 
 // tokenFlags describe a TokenInput.
 type tokenFlags struct {
-	name          string
-	rights        []string
-	technicalAll  bool
-	technical     []string
-	technicalGrps []string
-	technicalTags []string
-	viewProducts  []string
-	viewGroups    []string
-	viewTags      []string
-	expiresIn     string
-	expiresAt     string
-	allowCIDRs    []string
+	scopeFlags
+	name       string
+	expiresIn  string
+	expiresAt  string
+	allowCIDRs []string
 }
 
 func (t *tokenFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&t.name, "name", "", `what the token is for (required), e.g. "DNS-01 renewal"`)
-	fl.StringSliceVar(&t.rights, "right", nil, "account-wide right to give, repeatable (you must hold it): "+strings.Join(rightNames(), ", "))
-	fl.BoolVar(&t.technicalAll, "technical-all", false, "technical management of all products, now and later")
-	fl.StringSliceVar(&t.technical, "technical-product", nil, "technical management of this product (repeatable)")
-	fl.StringSliceVar(&t.technicalGrps, "technical-group", nil, "technical management of this product group (repeatable)")
-	fl.StringSliceVar(&t.technicalTags, "technical-tag", nil, "technical management of products with this tag (repeatable)")
-	fl.StringSliceVar(&t.viewProducts, "view-product", nil, "read-only access to this product (repeatable)")
-	fl.StringSliceVar(&t.viewGroups, "view-group", nil, "read-only access to this product group (repeatable)")
-	fl.StringSliceVar(&t.viewTags, "view-tag", nil, "read-only access to products with this tag (repeatable)")
+	t.scopeFlags.register(cmd, "account-wide right to give (you must hold it)")
 	fl.StringVar(&t.expiresIn, "expires-in", "", "lifetime from now: a Go duration (720h) or days (30d); this or --expires-at is required")
 	fl.StringVar(&t.expiresAt, "expires-at", "", "end of the token, RFC 3339 (2026-12-31T00:00:00Z)")
 	fl.StringSliceVar(&t.allowCIDRs, "allow-cidr", nil, "network the token may be used from, repeatable (10.0.0.0/8); checks must then give --client-ip")
@@ -74,12 +60,8 @@ func (t *tokenFlags) register(cmd *cobra.Command) {
 // values before any request is made. The server checks the rest (what
 // the creator holds, the longest lifetime, the networks).
 func (t *tokenFlags) input(now time.Time) (hostaccess.TokenInput, error) {
-	in := hostaccess.TokenInput{
-		Name:         t.name,
-		Technical:    hostaccess.ProductScope{All: t.technicalAll, Products: t.technical, Groups: t.technicalGrps, Tags: t.technicalTags},
-		View:         hostaccess.ProductScope{Products: t.viewProducts, Groups: t.viewGroups, Tags: t.viewTags},
-		AllowedCIDRs: t.allowCIDRs,
-	}
+	in := hostaccess.TokenInput{Name: t.name, AllowedCIDRs: t.allowCIDRs}
+	in.Technical, in.View = t.scopes()
 	if strings.TrimSpace(t.name) == "" {
 		return hostaccess.TokenInput{}, errors.New(`--name is required: what the token is for, e.g. --name "DNS-01 renewal"`)
 	}
@@ -159,7 +141,7 @@ func newTokenCreateCommand(streams Streams) *cobra.Command {
 			})
 		})
 	cmd.Example = `  hostaccess token create acme --name "invoice export" --right billing --expires-in 720h --actor user:carol
-  hostaccess token create acme --name deploys --technical-product site --expires-in 30d --allow-cidr 10.0.0.0/8 --actor user:dave`
+  hostaccess token create acme --name deploys --product site --expires-in 30d --allow-cidr 10.0.0.0/8 --actor user:dave`
 	tf.register(cmd)
 	return cmd
 }

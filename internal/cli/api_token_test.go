@@ -57,7 +57,7 @@ func TestTokensStory(t *testing.T) {
 
 	// A token for the office network, as JSON for a script.
 	var office hostaccess.NewToken
-	require.NoError(t, json.Unmarshal([]byte(st.created(t, "acme", "--name", "deploys", "--technical-product", "site", "--expires-in", "30d",
+	require.NoError(t, json.Unmarshal([]byte(st.created(t, "acme", "--name", "deploys", "--product", "site", "--expires-in", "30d",
 		"--allow-cidr", "10.0.0.0/8", "--actor", "user:carol", "-o", "json")), &office))
 	require.Equal(t, []string{"10.0.0.0/8"}, office.Token.AllowedCIDRs)
 	require.True(t, strings.HasPrefix(office.Secret, hostaccess.TokenSecretPrefix))
