@@ -40,15 +40,26 @@ func requirePerson(t *testing.T, want, got directory.Person) {
 	require.Equal(t, want, got)
 }
 
+// requireRecord compares two records: the fields parts names as times
+// (as instants) and as JSON (by meaning), every other field exactly.
+func requireRecord[T any](t *testing.T, want, got T, parts func(*T) (map[string]*time.Time, *json.RawMessage)) {
+	t.Helper()
+	wantTimes, wantJSON := parts(&want)
+	gotTimes, gotJSON := parts(&got)
+	for name, w := range wantTimes {
+		requireTime(t, *w, *gotTimes[name], name)
+		*w, *gotTimes[name] = time.Time{}, time.Time{}
+	}
+	requireJSON(t, *wantJSON, *gotJSON, "JSON")
+	*wantJSON, *gotJSON = nil, nil
+	require.Equal(t, want, got)
+}
+
 func requireInvitation(t *testing.T, want, got directory.Invitation) {
 	t.Helper()
-	requireTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-	requireTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
-	requireTime(t, want.StatusAt, got.StatusAt, "StatusAt")
-	requireJSON(t, want.Access, got.Access, "Access")
-	want.CreatedAt, want.ExpiresAt, want.StatusAt, want.Access = time.Time{}, time.Time{}, time.Time{}, nil
-	got.CreatedAt, got.ExpiresAt, got.StatusAt, got.Access = time.Time{}, time.Time{}, time.Time{}, nil
-	require.Equal(t, want, got)
+	requireRecord(t, want, got, func(i *directory.Invitation) (map[string]*time.Time, *json.RawMessage) {
+		return map[string]*time.Time{"CreatedAt": &i.CreatedAt, "ExpiresAt": &i.ExpiresAt, "StatusAt": &i.StatusAt}, &i.Access
+	})
 }
 
 func requireContact(t *testing.T, want, got directory.Contact) {

@@ -26,13 +26,9 @@ func newRequest(id, accountID, userID string, createdAt time.Time) directory.Acc
 
 func requireRequest(t *testing.T, want, got directory.AccessRequest) {
 	t.Helper()
-	requireTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt")
-	requireTime(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt")
-	requireTime(t, want.DecidedAt, got.DecidedAt, "DecidedAt")
-	requireJSON(t, want.Requested, got.Requested, "Requested")
-	want.CreatedAt, want.ExpiresAt, want.DecidedAt, want.Requested = time.Time{}, time.Time{}, time.Time{}, nil
-	got.CreatedAt, got.ExpiresAt, got.DecidedAt, got.Requested = time.Time{}, time.Time{}, time.Time{}, nil
-	require.Equal(t, want, got)
+	requireRecord(t, want, got, func(r *directory.AccessRequest) (map[string]*time.Time, *json.RawMessage) {
+		return map[string]*time.Time{"CreatedAt": &r.CreatedAt, "ExpiresAt": &r.ExpiresAt, "DecidedAt": &r.DecidedAt}, &r.Requested
+	})
 }
 
 func requestIDs(rs []directory.AccessRequest) []string {
