@@ -260,7 +260,7 @@ func (s *Service) TransferOwnership(ctx context.Context, actor Actor, accountID,
 	var then []step
 	if keep == nil {
 		// Leaving the account, the previous owner's tokens go with them.
-		updates, then = appendDropped(updates, st, actor.UserID, actor.String()+" (creator left)", s.now().UTC())
+		updates, then = st.dropTokens(updates, actor.UserID, actor.String()+" (creator left)", s.now().UTC())
 	}
 	pre := []*v1.Precondition{
 		mustExist(relationship(typeAccount, accountID, schema.RelOwner, typeUser, actor.UserID)),

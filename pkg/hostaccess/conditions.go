@@ -90,20 +90,8 @@ func (s *Service) ApplyConditions(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("conditions of host %s: %w", h, err)
 		}
 	}
-	s.log.Info("two-factor conditions applied", zap.Int("hosts", len(hosts)), zap.Stringers("rights", rightNames(s.mfaRights)))
+	s.log.Info("two-factor conditions applied", zap.Int("hosts", len(hosts)), zap.String("rights", joinRights(s.mfaRights)))
 	return len(hosts), nil
-}
-
-type rightName Right
-
-func (r rightName) String() string { return string(r) }
-
-func rightNames(rs []Right) []fmt.Stringer {
-	out := make([]fmt.Stringer, len(rs))
-	for i, r := range rs {
-		out[i] = rightName(r)
-	}
-	return out
 }
 
 // restricted puts a network allowlist on a membership relationship.

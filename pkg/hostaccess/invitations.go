@@ -582,9 +582,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 			current = nil
 			// Nor do tokens made during it: the new membership's twins
 			// would bring them back to life.
-			var dropped []*v1.RelationshipUpdate
-			dropped, revoked = st.dropTokens(login.UserID, "hostaccess (the creator's earlier membership ended)", s.now().UTC())
-			updates = append(updates, dropped...)
+			updates, revoked = st.dropTokens(updates, login.UserID, "hostaccess (the creator's earlier membership ended)", s.now().UTC())
 		}
 		out.Access = granted
 		updates = append(updates, diff(withoutSeats(current), accessTuples(inv.AccountID, login.UserID, granted))...)

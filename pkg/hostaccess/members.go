@@ -354,8 +354,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor Actor, accountID, user
 	// Their tokens go too: they would reach nothing (their twins go with
 	// their grants), and a token outliving its creator's membership would
 	// come back to life were they invited again.
-	dropped, revoked := st.dropTokens(userID, actor.String()+" (creator removed)", s.now().UTC())
-	updates = append(updates, dropped...)
+	updates, revoked := st.dropTokens(updates, userID, actor.String()+" (creator removed)", s.now().UTC())
 	then = append(then, revoked...)
 	before := "owner"
 	if !isOwner {

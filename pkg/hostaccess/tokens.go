@@ -12,7 +12,6 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/schema"
@@ -211,10 +210,7 @@ func (s *Service) CreateToken(ctx context.Context, actor Actor, accountID string
 	if err != nil {
 		return NewToken{}, err
 	}
-	updates, err := tokenTuples(accountID, id, creator, given, *in.ExpiresAt, in.AllowedCIDRs)
-	if err != nil {
-		return NewToken{}, err
-	}
+	updates := tokenTuples(accountID, id, creator, given, *in.ExpiresAt, in.AllowedCIDRs)
 	// The creator's side of the intersection, brought in step with what
 	// they hold now (twins left from an earlier token are corrected).
 	updates = append(updates, st.twinDiff(creator)...)
@@ -258,19 +254,8 @@ func tokenNeeds(accountID string, given Access) []need {
 // tokenTuples are a token's own relationships, all lapsing with it: its
 // account and creator, the link from the creator's token set (with the IP
 // allowlist as caveat) and what it was given.
-func tokenTuples(accountID, id, creator string, given Access, expires time.Time, cidrs []string) ([]*v1.RelationshipUpdate, error) {
-	link := expiring(relationship(schema.TypeUser, creator, schema.RelTokens, typeToken, id), &expires)
-	if len(cidrs) > 0 {
-		list := make([]any, len(cidrs))
-		for i, c := range cidrs {
-			list[i] = c
-		}
-		ctx, err := structpb.NewStruct(map[string]any{"allowed_cidrs": list})
-		if err != nil {
-			return nil, err
-		}
-		link.OptionalCaveat = &v1.ContextualizedCaveat{CaveatName: schema.CaveatClientIP, Context: ctx}
-	}
+func tokenTuples(accountID, id, creator string, given Access, expires time.Time, cidrs []string) []*v1.RelationshipUpdate {
+	link := restricted(expiring(relationship(schema.TypeUser, creator, schema.RelTokens, typeToken, id), &expires), cidrs)
 	rels := []*v1.Relationship{
 		relationship(typeToken, id, schema.RelAccount, typeAccount, accountID),
 		relationship(typeToken, id, schema.RelCreator, typeUser, creator),
@@ -287,7 +272,7 @@ func tokenTuples(accountID, id, creator string, given Access, expires time.Time,
 	for _, r := range rels {
 		updates = append(updates, touch(expiring(r, &expires)))
 	}
-	return updates, nil
+	return updates
 }
 
 func tokenScopeTuples(accountID, id, relation string, p ProductScope) []*v1.Relationship {
@@ -459,23 +444,16 @@ func (st *accountState) dropToken(creator, tokenID string) []*v1.RelationshipUpd
 	return updates
 }
 
-// dropTokens deletes every token userID created on the account, with the
-// steps that mark them revoked: removing a member removes their tokens.
-func (st *accountState) dropTokens(userID, by string, at time.Time) ([]*v1.RelationshipUpdate, []step) {
-	var updates []*v1.RelationshipUpdate
+// dropTokens adds to a flow's updates the removal of every token userID
+// created on the account, and returns the steps that mark them revoked:
+// removing a member removes their tokens.
+func (st *accountState) dropTokens(updates []*v1.RelationshipUpdate, userID, by string, at time.Time) ([]*v1.RelationshipUpdate, []step) {
 	var then []step
 	for _, id := range st.tokensOf(userID) {
 		updates = append(updates, st.dropToken(userID, id)...)
 		then = append(then, step{TokenStatus: &tokenStep{ID: id, From: directory.TokenActive, To: directory.TokenRevoked, By: by, At: at}})
 	}
 	return updates, then
-}
-
-// appendDropped adds to a flow's updates the removal of userID's tokens,
-// with the steps marking them revoked.
-func appendDropped(updates []*v1.RelationshipUpdate, st *accountState, userID, by string, at time.Time) ([]*v1.RelationshipUpdate, []step) {
-	dropped, revoked := st.dropTokens(userID, by, at)
-	return append(updates, dropped...), revoked
 }
 
 // twinOf is the twin of a person's relationship: the same object and
