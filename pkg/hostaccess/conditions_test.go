@@ -80,6 +80,13 @@ func TestSensitiveRightsNeedATwoFactorSession(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"security": true, "billing": false}, needs)
 
+	// Host staff acting through delegation meet the same condition.
+	f.hostAdmin("hannah")
+	_, err = f.svc.Invite(ctx, hostaccess.Person("hannah"), "acme", "pat@example.com", hostaccess.Access{})
+	requireCode(t, err, "forbidden")
+	_, err = f.svc.Invite(ctx, hostaccess.Actor{UserID: "hannah", MFA: true}, "acme", "pat@example.com", hostaccess.Access{})
+	require.NoError(t, err)
+
 	// Another provider's setting: a service without MFARights is unchanged
 	// (newFixture's tests all run that way).
 	plain := newFixture(t)
