@@ -29,6 +29,9 @@ type Config struct {
 	// flags do (SpiceDB's defaults when zero or empty).
 	RevisionQuantization time.Duration
 	DispatchCacheMaxCost string
+	// WarmQuestions is how many distinct questions the warm set cycles
+	// (OnlyWarm; 4,000 when 0).
+	WarmQuestions int
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 	// CPUProfile, when set, receives a CPU profile of the workloads (not of

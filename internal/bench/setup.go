@@ -30,6 +30,7 @@ type Env struct {
 	Freshness *freshness.Tracker
 	// loadToken is a revision at least as new as the load.
 	loadToken *v1.ZedToken
+	grpcAddr  string // SpiceDB's API, on loopback
 	report    *Report
 	v         *verifier
 	cfg       Config
@@ -94,8 +95,10 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.DatastoreEngine == "" {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
-	if cfg.Only != "" && cfg.Only != OnlyConditions {
-		return nil, fmt.Errorf("unknown --only %q: use %s, or leave it out for every workload", cfg.Only, OnlyConditions)
+	switch cfg.Only {
+	case "", OnlyConditions, OnlyWarm:
+	default:
+		return nil, fmt.Errorf("unknown --only %q: use %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyWarm)
 	}
 	switch cfg.Consistency {
 	case "":
@@ -138,7 +141,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.Consistency == ConsistencyFull {
 		consistency = stack.ConsistencyFull
 	}
-	env := &Env{Provider: p, report: rep, v: &verifier{}, cfg: cfg}
+	env := &Env{Provider: p, report: rep, v: &verifier{}, cfg: cfg, grpcAddr: addr}
 	srv := &stack.Server{
 		Engine: engine.Config{
 			DatastoreEngine: cfg.DatastoreEngine, DatastoreURI: cfg.DatastoreURI,

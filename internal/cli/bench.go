@@ -89,7 +89,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each workload runs at most")
 	f.IntVar(&cfg.Verify, "verify", 500, "sampled questions verified up front against the generated data")
 	f.BoolVar(&cfg.SkipFlows, "skip-flows", false, "leave out the write flows (and the page loads under changes)")
-	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks)")
+	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks) or warm (product checks cycling at 16 clients, service and gRPC, while other accounts change)")
 	f.StringVar(&cfg.Consistency, "consistency", bench.ConsistencyTokens, "the service's checks: tokens (per-account freshness tokens, as serve) or full (every check fully consistent)")
 	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
 	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")

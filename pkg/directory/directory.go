@@ -233,6 +233,20 @@ type Freshness interface {
 	// SetFreshness replaces the scope's token with next if it still is old
 	// ("" when there is none yet): ErrConflict otherwise.
 	SetFreshness(ctx context.Context, scope, old, next string) error
+	// AddExpiry remembers that a time-bound relationship of scope lapses
+	// at at, so that every node, including one started later, refreshes
+	// the scope's answers then (adding one twice is no error).
+	AddExpiry(ctx context.Context, scope string, at time.Time) error
+	// PendingExpiries lists the expiries after now, earliest first, and
+	// forgets those at or before it.
+	PendingExpiries(ctx context.Context, now time.Time) ([]Expiry, error)
+}
+
+// Expiry is a time a scope's answers change by themselves: a time-bound
+// relationship of it lapses.
+type Expiry struct {
+	Scope string
+	At    time.Time
 }
 
 // Snapshot is the whole directory, for backups. Freshness tokens are left

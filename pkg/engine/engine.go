@@ -215,19 +215,22 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
-	var ownDatastore spicedatastore.Datastore
+	// The datastore is built here rather than by SpiceDB, to wrap it: the
+	// memory datastore's optimized revision is capped at the committed
+	// head (committed.go), and a SQL datastore's revision checks are
+	// remembered for a moment (checked.go). The server does not close a
+	// datastore it was given: Run does, once the server has stopped.
+	ds, err := datastore.NewDatastore(ctx, dsConfig.ToOption(),
+		datastore.WithFilterMaximumIDCount(srvConfig.DispatchChunkSize),
+		datastore.WithEnableRevisionHeartbeat(srvConfig.EnableRevisionHeartbeat))
+	if err != nil {
+		return nil, fmt.Errorf("opening the %s datastore: %w", cfg.DatastoreEngine, err)
+	}
+	ownDatastore := ds
 	if cfg.DatastoreEngine == EngineMemory {
-		// Built here rather than by SpiceDB, to cap its optimized revision
-		// at the committed head (committed.go). The server does not close a
-		// datastore it was given: Run does, once the server has stopped.
-		ds, err := datastore.NewDatastore(ctx, dsConfig.ToOption(),
-			datastore.WithFilterMaximumIDCount(srvConfig.DispatchChunkSize),
-			datastore.WithEnableRevisionHeartbeat(srvConfig.EnableRevisionHeartbeat))
-		if err != nil {
-			return nil, fmt.Errorf("opening the memory datastore: %w", err)
-		}
-		ownDatastore = ds
 		srvConfig.Datastore = capAtCommitted(ds)
+	} else {
+		srvConfig.Datastore = rememberChecks(ds)
 	}
 	network := "tcp"
 	if cfg.GRPCAddr == "" {
@@ -261,6 +264,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	if cfg.Freshness != nil {
 		unaries = append(unaries, cfg.Freshness.UnaryInterceptor())
 		streams = append(streams, cfg.Freshness.StreamInterceptor())
+		srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, pinChecks(cfg.Freshness))
 	}
 	unary, stream := middleware(logger, unaries, streams)
 	srvConfig.UnaryMiddlewareModification = append(srvConfig.UnaryMiddlewareModification, unary)

@@ -11,16 +11,18 @@ import (
 )
 
 // A relationship that expires changes access without a write: no token
-// moves, and SpiceDB keeps answering from its cache at the current
-// revision, so an expired grant would still be allowed until the
-// quantization window moves on. The tracker therefore remembers when the
+// moves, and SpiceDB keeps answering from its cache at the account's
+// pinned snapshot, so an expired grant would still be allowed until the
+// account changes. The tracker therefore remembers when the
 // time-bound relationships it sees lapse, and at that moment makes its
 // account read SpiceDB's newest revision again (a new cache key, evaluated
 // after the expiry).
 //
-// It sees what this node writes and what its watch reports: a time-bound
-// relationship written before the node started still lapses up to one
-// quantization window late on it.
+// Every node sees what it writes and what its watch reports, and each
+// stores the expiries it learns of in the directory (AddExpiry), so a node
+// started later reads them at Follow (loadExpiries). A time-bound
+// relationship no node recorded (written before this version) lapses at
+// the next repin at the latest (Config.RepinEvery).
 
 // expiry is one scope to refresh at a time.
 type expiry struct {
@@ -43,26 +45,49 @@ func (h *expiries) Pop() any {
 }
 
 // NoteExpirations schedules a refresh of each scope whose time-bound
-// relationships the updates write, at their expiry.
-func (t *Tracker) NoteExpirations(updates []*v1.RelationshipUpdate) {
+// relationships the updates write, at their expiry, and stores the ones
+// this node had not seen yet. A store failure is logged: this node, and
+// every node following the watch, still refresh on time.
+func (t *Tracker) NoteExpirations(ctx context.Context, updates []*v1.RelationshipUpdate) {
 	for _, u := range updates {
 		exp := u.GetRelationship().GetOptionalExpiresAt()
 		if exp == nil || u.GetOperation() == v1.RelationshipUpdate_OPERATION_DELETE {
 			continue
 		}
-		res := u.GetRelationship().GetResource()
-		if scope, ok := ScopeOf(res.GetObjectType(), res.GetObjectId()); ok {
-			t.expireAt(scope, exp.AsTime())
+		scope, ok := ScopeOfRelationship(u.GetRelationship())
+		if !ok || !t.expireAt(scope, exp.AsTime()) || !exp.AsTime().After(time.Now()) {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		err := t.store.AddExpiry(sctx, scope, exp.AsTime())
+		cancel()
+		if err != nil {
+			t.log.Warn("freshness: expiry not stored; a node started before it lapses refreshes it at its next repin",
+				zap.String("account", scope), zap.Time("lapses_at", exp.AsTime()), zap.Error(err))
 		}
 	}
 }
 
-func (t *Tracker) expireAt(scope string, at time.Time) {
+// loadExpiries schedules the expiries other nodes stored (and this one, in
+// an earlier life).
+func (t *Tracker) loadExpiries(ctx context.Context) error {
+	pending, err := t.store.PendingExpiries(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, e := range pending {
+		t.expireAt(e.Scope, e.At)
+	}
+	return nil
+}
+
+// expireAt queues a refresh of scope at at; false if it was queued already.
+func (t *Tracker) expireAt(scope string, at time.Time) bool {
 	e := expiry{at: at.UTC(), scope: scope}
 	t.expMu.Lock()
 	defer t.expMu.Unlock()
 	if t.expQueued[e] {
-		return // the interceptor, the watch and the flow may all report it
+		return false // the interceptor, the watch and the flow may all report it
 	}
 	if t.expQueued == nil {
 		t.expQueued = map[expiry]bool{}
@@ -70,7 +95,7 @@ func (t *Tracker) expireAt(scope string, at time.Time) {
 	t.expQueued[e] = true
 	heap.Push(&t.expiries, e)
 	if t.expiries[0] != e {
-		return // an earlier one is due first; its timer is set
+		return true // an earlier one is due first; its timer is set
 	}
 	// The new entry is the next due: (re)arm the timer for it.
 	if t.expTimer == nil {
@@ -78,6 +103,7 @@ func (t *Tracker) expireAt(scope string, at time.Time) {
 	} else {
 		t.expTimer.Reset(time.Until(at))
 	}
+	return true
 }
 
 // stopExpiries stops the timer (the tracker's client is going away).
@@ -119,7 +145,7 @@ func (t *Tracker) expire() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := touchMarker(ctx, client, probeAccount+"-tick"); err != nil {
-			t.log.Warn("freshness: cannot make a new revision for lapsed grants; they are denied once the quantization window moves", zap.Error(err))
+			t.log.Warn("freshness: cannot make a new revision for lapsed grants; they are denied after the next write or repin", zap.Error(err))
 		}
 	}
 	for _, scope := range due {

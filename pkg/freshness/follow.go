@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -45,6 +46,10 @@ func (t *Tracker) Follow(ctx context.Context, client Client) {
 	t.client = client
 	t.mu.Unlock()
 	defer t.stopExpiries()
+	if err := t.loadExpiries(ctx); err != nil {
+		t.log.Warn("freshness: stored expiries not readable; grants that lapse before the next repin may be answered late", zap.Error(err))
+	}
+	go t.repinLoop(ctx)
 	var cursor *v1.ZedToken
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -88,7 +93,8 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 	defer cancel(nil)
 	stream, err := client.Watch(ctx, &v1.WatchRequest{
 		OptionalStartCursor: *cursor,
-		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES},
+		// A schema change changes every answer: it moves the floor.
+		OptionalUpdateKinds: []v1.WatchKind{v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES, v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES},
 	})
 	if err != nil {
 		return watchError(err, cursor)
@@ -138,7 +144,10 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 			}
 		}
 		scopes := ScopesOfUpdates(resp.GetUpdates())
-		t.NoteExpirations(resp.GetUpdates())
+		if resp.GetSchemaUpdated() && !slices.Contains(scopes, Global) {
+			scopes = append(scopes, Global)
+		}
+		t.NoteExpirations(ctx, resp.GetUpdates())
 		if err := t.Observe(scopes, resp.GetChangesThrough().GetToken()); err != nil {
 			return err
 		}

@@ -34,10 +34,12 @@ func (t *Tracker) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		var token string
 		switch r := resp.(type) {
 		case *v1.WriteRelationshipsResponse:
-			t.NoteExpirations(req.(*v1.WriteRelationshipsRequest).GetUpdates())
+			t.NoteExpirations(ctx, req.(*v1.WriteRelationshipsRequest).GetUpdates())
 			token = r.GetWrittenAt().GetToken()
 		case *v1.DeleteRelationshipsResponse:
 			token = r.GetDeletedAt().GetToken()
+		case *v1.WriteSchemaResponse:
+			token = r.GetWrittenAt().GetToken()
 		}
 		if err := t.Observe(scopes, token); err != nil {
 			// The write applied; forgetting the scopes keeps answers safe.
@@ -57,6 +59,8 @@ func writeScopes(req any) []string {
 		return ScopesOfUpdates(r.GetUpdates())
 	case *v1.DeleteRelationshipsRequest:
 		return ScopesOfFilter(r.GetRelationshipFilter())
+	case *v1.WriteSchemaRequest:
+		return []string{Global} // every answer may change
 	}
 	return nil
 }

@@ -15,8 +15,9 @@ const Global = ""
 
 // ScopeOf is the scope of a change to, or a question about, an object: the
 // account it belongs to, Global, or ok=false for objects no permission
-// reads (users, contacts, the flows' operation markers and membership
-// versions).
+// reads (contacts, the flows' operation markers and membership versions)
+// and for users, whose one relation, tokens, belongs to the token's account
+// (see ScopeOfRelationship).
 //
 // It follows the schema's id convention: products, groups, tags, seats and
 // invitations are ACCOUNT/NAME, so their account is the part before the
@@ -29,7 +30,7 @@ func ScopeOf(objectType, objectID string) (scope string, ok bool) {
 		return "", false
 	case "account":
 		return objectID, true
-	case "product", "product_group", "tag", "admin_seat", "invitation": // see accountPrefixed
+	case "product", "product_group", "tag", "admin_seat", "invitation", "token": // see accountPrefixed
 		if account, _, found := strings.Cut(objectID, "/"); found && account != "" {
 			return account, true
 		}
@@ -42,18 +43,35 @@ func ScopeOf(objectType, objectID string) (scope string, ok bool) {
 // accountPrefixed reports whether a type's ids are ACCOUNT/NAME.
 func accountPrefixed(objectType string) bool {
 	switch objectType {
-	case "product", "product_group", "tag", "admin_seat", "invitation":
+	case "product", "product_group", "tag", "admin_seat", "invitation", "token":
 		return true
 	}
 	return false
+}
+
+// ScopeOfRelationship is the scope a change to rel changes: its resource's,
+// except for a user's tokens, which are read by the token's account's
+// permissions (a revoked token's link going away changes that account's
+// answers).
+func ScopeOfRelationship(rel *v1.Relationship) (scope string, ok bool) {
+	res, sub := rel.GetResource(), rel.GetSubject().GetObject()
+	if res.GetObjectType() == "user" {
+		if sub.GetObjectType() == "token" {
+			return ScopeOf("token", sub.GetObjectId())
+		}
+		if rel.GetRelation() != "" && rel.GetRelation() != "tokens" {
+			return "", false
+		}
+		return Global, true // a relation a later schema adds to users
+	}
+	return ScopeOf(res.GetObjectType(), res.GetObjectId())
 }
 
 // ScopesOfUpdates lists the scopes a relationship write changes, each once.
 func ScopesOfUpdates(updates []*v1.RelationshipUpdate) []string {
 	var scopes []string
 	for _, u := range updates {
-		res := u.GetRelationship().GetResource()
-		if scope, ok := ScopeOf(res.GetObjectType(), res.GetObjectId()); ok && !slices.Contains(scopes, scope) {
+		if scope, ok := ScopeOfRelationship(u.GetRelationship()); ok && !slices.Contains(scopes, scope) {
 			scopes = append(scopes, scope)
 		}
 	}
@@ -63,6 +81,18 @@ func ScopesOfUpdates(updates []*v1.RelationshipUpdate) []string {
 // ScopesOfFilter lists the scopes a deletion by filter may change.
 func ScopesOfFilter(f *v1.RelationshipFilter) []string {
 	typ := f.GetResourceType()
+	if typ == "user" {
+		sub := f.GetOptionalSubjectFilter()
+		switch {
+		case f.GetOptionalRelation() != "" && f.GetOptionalRelation() != "tokens":
+			return nil
+		case sub.GetSubjectType() == "token" && sub.GetOptionalSubjectId() != "":
+			if scope, ok := ScopeOf("token", sub.GetOptionalSubjectId()); ok {
+				return []string{scope}
+			}
+		}
+		return []string{Global} // whose tokens is not known
+	}
 	if id := f.GetOptionalResourceId(); id != "" && typ != "" {
 		if scope, ok := ScopeOf(typ, id); ok {
 			return []string{scope}

@@ -1,7 +1,11 @@
 // Package freshness keeps, for every account, the newest ZedToken known to
 // have changed it, and turns it into the consistency of each SpiceDB
-// request: an answer about an account is at least as fresh as the account's
-// last change, and otherwise comes from SpiceDB's cache.
+// request: an answer about an account is evaluated at the exact snapshot of
+// the account's last change (or of the floor, or of the caller's token,
+// whichever is newest). That snapshot moves only when something that can
+// change the answer moves, so SpiceDB's cache, keyed by revision, keeps an
+// unchanged account's answers until it changes, instead of dropping every
+// account's at each quantization window.
 //
 // Tokens advance from three sources: the domain layer's flows (Record, which
 // also stores them durably in the directory so other nodes and restarts see
@@ -25,6 +29,8 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore/revisionparsing"
 	"github.com/authzed/spicedb/pkg/zedtoken"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
 )
@@ -48,7 +54,18 @@ type Config struct {
 	Logger *zap.Logger
 	// Capacity bounds the accounts kept in memory (DefaultCapacity when 0).
 	Capacity int
+	// RepinEvery is how often the floor moves to SpiceDB's newest revision
+	// although nothing global changed (DefaultRepinEvery when 0): the
+	// snapshots answers are pinned to must stay well inside the
+	// datastore's garbage collection window (24 h by default), and a
+	// change no token reports (a time-bound relationship this node never
+	// saw written) is answered at most this late.
+	RepinEvery time.Duration
 }
+
+// DefaultRepinEvery is Config.RepinEvery's default: every cached answer
+// goes cold this often, once.
+const DefaultRepinEvery = 10 * time.Minute
 
 // mark is a known point in SpiceDB's history. unsure marks a scope that
 // took two concurrent changes: only SpiceDB's newest revision covers both.
@@ -65,6 +82,7 @@ type Tracker struct {
 	store    directory.Freshness
 	log      *zap.Logger
 	capacity int
+	repin    time.Duration
 
 	mu        sync.RWMutex
 	client    Client          // set by Follow
@@ -105,8 +123,14 @@ func New(cfg Config) (*Tracker, error) {
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = DefaultCapacity
 	}
+	if cfg.RepinEvery < 0 {
+		return nil, errors.New("freshness: Config.RepinEvery must not be negative")
+	}
+	if cfg.RepinEvery == 0 {
+		cfg.RepinEvery = DefaultRepinEvery
+	}
 	return &Tracker{
-		parse: parse, store: cfg.Store, log: cfg.Logger, capacity: cfg.Capacity,
+		parse: parse, store: cfg.Store, log: cfg.Logger, capacity: cfg.Capacity, repin: cfg.RepinEvery,
 		entries: map[string]mark{},
 	}, nil
 }
@@ -258,23 +282,32 @@ func (t *Tracker) shrink(ctx context.Context) {
 		return // another goroutine is at it
 	}
 	defer t.shrinking.Store(false)
+	if err := t.raiseFloorToHead(ctx); err != nil {
+		t.log.Warn("freshness: cannot shrink the token cache yet", zap.Error(err))
+	}
+}
+
+// raiseFloorToHead moves the floor to SpiceDB's newest revision and drops
+// the tokens it covers. Every cached answer goes cold once: they were
+// pinned to older snapshots.
+func (t *Tracker) raiseFloorToHead(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	head, err := t.head(ctx)
 	if err != nil {
-		t.log.Warn("freshness: cannot shrink the token cache yet", zap.Error(err))
-		return
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.raiseFloorLocked(head) {
-		return // the next write past capacity tries again
+		return nil // the floor moved meanwhile; a later call tries again
 	}
 	for scope, e := range t.entries {
 		if e.gen < head.gen {
 			delete(t.entries, scope)
 		}
 	}
+	return nil
 }
 
 // head reads SpiceDB's newest revision: a fully consistent check answers at
@@ -309,13 +342,16 @@ func fullyConsistent() *v1.Consistency {
 	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 }
 
-func atLeastAsFresh(m mark) *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: m.token}}}
+// pinned evaluates a request at m's exact snapshot: it holds every change
+// m covers, and, unlike at_least_as_fresh, it does not move with SpiceDB's
+// quantization window, so its cached answers stay warm.
+func pinned(m mark) *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: m.token}}}
 }
 
 // Consistency is the consistency of a request about the scopes (see
-// ScopesOfResources): at least as fresh as each scope's newest known
-// change, the floor and the caller's token (when not empty). It reads the
+// ScopesOfResources): the exact snapshot of the newest of each scope's
+// newest known change, the floor and the caller's token (when not empty). It reads the
 // directory store for scopes not in memory yet.
 func (t *Tracker) Consistency(ctx context.Context, scopes []string, callerToken string) (*v1.Consistency, error) {
 	caller, err := t.callerMark(callerToken)
@@ -356,7 +392,7 @@ func (t *Tracker) consistencyFrom(ctx context.Context, scopes []string, caller m
 			t.stats.full.Add(1)
 			return fullyConsistent()
 		}
-		return atLeastAsFresh(best)
+		return pinned(best)
 	}
 	// Concurrent tokens: SpiceDB's newest revision covers them all, and
 	// becomes the token of the scopes involved, so the next request about
@@ -368,9 +404,9 @@ func (t *Tracker) consistencyFrom(ctx context.Context, scopes []string, caller m
 	}
 	t.repair(scopes, head)
 	if c, ok := newer(head, caller); ok {
-		return atLeastAsFresh(c)
+		return pinned(c)
 	}
-	return atLeastAsFresh(head)
+	return pinned(head)
 }
 
 // Ask runs ask, a request about the scopes, at the consistency Consistency
@@ -400,11 +436,11 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 			}
 		}()
 		checkedAt, err := ask(ctx, counted(early))
-		if err != nil {
+		if err != nil && status.Code(err) != codes.OutOfRange {
 			return err // the read ends with ctx; its result is not needed
 		}
 		<-done
-		if loadErr == nil && t.coveredBy(checkedAt, loaded) {
+		if err == nil && loadErr == nil && t.coveredBy(checkedAt, loaded) {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -414,7 +450,35 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 		k = t.knownAbout(scopes, caller) // now with the tokens read
 	}
 	_, err = ask(ctx, counted(t.consistencyFrom(ctx, scopes, caller, k)))
+	if status.Code(err) != codes.OutOfRange || ctx.Err() != nil {
+		return err
+	}
+	// The snapshot fell out of the datastore's garbage collection window
+	// (a cluster configured with a shorter one than RepinEvery): move the
+	// floor to the newest revision and ask once more.
+	if ferr := t.raiseFloorToHead(ctx); ferr != nil {
+		return err
+	}
+	t.stats.reasks.Add(1)
+	_, err = ask(ctx, counted(t.consistencyFrom(ctx, scopes, caller, t.knownAbout(scopes, caller))))
 	return err
+}
+
+// repinLoop moves the floor to SpiceDB's newest revision every RepinEvery
+// until ctx ends (see Config.RepinEvery).
+func (t *Tracker) repinLoop(ctx context.Context) {
+	ticker := time.NewTicker(t.repin)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if err := t.raiseFloorToHead(ctx); err != nil && ctx.Err() == nil {
+			t.log.Warn("freshness: cannot move the floor to the newest revision; trying again next time", zap.Error(err))
+		}
+	}
 }
 
 // early is the consistency a request can be asked at before the missing
@@ -426,7 +490,7 @@ func (k known) early() *v1.Consistency {
 	if !k.following || len(k.missing) == 0 || len(k.unsure) > 0 || !k.ordered || k.best.rev == nil {
 		return nil
 	}
-	return atLeastAsFresh(k.best)
+	return pinned(k.best)
 }
 
 // known is what memory holds about some scopes: the newest of the floor,

@@ -33,6 +33,7 @@ func TestScopeOf(t *testing.T) {
 		{"product", "no-slash", freshness.Global, true},
 		{"host", "nordhost", freshness.Global, true},
 		{"user", "carol", "", false},
+		{"token", "acme/t1", "acme", true},
 		{"contact", "acme/77", "", false},
 		{"operation", "0a1b", "", false},
 	} {
@@ -40,6 +41,25 @@ func TestScopeOf(t *testing.T) {
 		require.Equal(t, tc.ok, ok, "%s:%s", tc.typ, tc.id)
 		require.Equal(t, tc.scope, scope, "%s:%s", tc.typ, tc.id)
 	}
+}
+
+// TestAUsersTokenLinkBelongsToTheTokensAccount: revoking a token removes
+// user#tokens@token:ACCOUNT/ID, which changes ACCOUNT's answers.
+func TestAUsersTokenLinkBelongsToTheTokensAccount(t *testing.T) {
+	link := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}, Relation: "tokens",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "token", ObjectId: "acme/t1"}},
+	}
+	scope, ok := freshness.ScopeOfRelationship(link)
+	require.True(t, ok)
+	require.Equal(t, "acme", scope)
+	require.Equal(t, []string{"acme"}, freshness.ScopesOfUpdates([]*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: link}}))
+	marker := &v1.Relationship{
+		Resource: &v1.ObjectReference{ObjectType: "operation", ObjectId: "0a1b"}, Relation: "applied",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}},
+	}
+	_, ok = freshness.ScopeOfRelationship(marker)
+	require.False(t, ok, "no permission reads the flows' markers")
 }
 
 func TestScopesOfFilter(t *testing.T) {
@@ -56,6 +76,10 @@ func TestScopesOfFilter(t *testing.T) {
 		{&v1.RelationshipFilter{ResourceType: "operation"}, nil},
 		{&v1.RelationshipFilter{ResourceType: "operation", OptionalResourceId: "0a1b"}, nil},
 		{&v1.RelationshipFilter{ResourceType: "host", OptionalResourceIdPrefix: "x/"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{ResourceType: "token", OptionalResourceId: "acme/t1"}, []string{"acme"}},
+		{&v1.RelationshipFilter{ResourceType: "user", OptionalResourceId: "carol", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "token", OptionalSubjectId: "acme/t1"}}, []string{"acme"}},
+		{&v1.RelationshipFilter{ResourceType: "user", OptionalResourceId: "carol"}, []string{freshness.Global}},
+		{&v1.RelationshipFilter{ResourceType: "user", OptionalRelation: "tokens"}, []string{freshness.Global}},
 	} {
 		require.Equal(t, tc.want, freshness.ScopesOfFilter(tc.filter), "%v", tc.filter)
 	}
@@ -93,7 +117,7 @@ func (r *rig) write(t *testing.T) string {
 	return resp.GetWrittenAt().GetToken()
 }
 
-func tokenOf(c *v1.Consistency) string { return c.GetAtLeastAsFresh().GetToken() }
+func tokenOf(c *v1.Consistency) string { return c.GetAtExactSnapshot().GetToken() }
 
 func TestFullyConsistentUntilFollowingAndAfter(t *testing.T) {
 	r := newRig(t, 0)
@@ -371,7 +395,7 @@ func TestExpiredGrantsAreDeniedOnTime(t *testing.T) {
 			require.True(t, ask(before), user)
 			time.Sleep(50 * time.Millisecond)
 		}
-		pinned := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: before.GetAtLeastAsFresh()}}
+		pinned := before // already an exact snapshot
 		require.True(t, ask(pinned), user)
 		time.Sleep(time.Until(expires) + 150*time.Millisecond)
 		require.False(t, ask(tracked()), "%s lapsed: denied at once through the tracker", user)

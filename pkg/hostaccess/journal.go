@@ -141,7 +141,7 @@ func (s *Service) commit(ctx context.Context, c change) (*v1.ZedToken, error) {
 	}
 	s.recordFreshness(ctx, freshness.ScopesOfUpdates(updates), token)
 	if s.fresh != nil && !s.engineTells {
-		s.fresh.NoteExpirations(updates)
+		s.fresh.NoteExpirations(ctx, updates)
 	}
 	s.settle(ctx, entry, directory.AuditApplied, token, c.then)
 	return token, nil

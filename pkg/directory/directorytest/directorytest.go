@@ -73,6 +73,7 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) directory.Store) {
 		{"SettleAuditConcurrent", testSettleAuditConcurrent},
 		{"Freshness", testFreshness},
 		{"FreshnessConcurrent", testFreshnessConcurrent},
+		{"FreshnessExpiries", testFreshnessExpiries},
 		{"ExportAll", testExportAll},
 		{"ImportAll", testImportAll},
 		{"ImportAllAtomic", testImportAllAtomic},

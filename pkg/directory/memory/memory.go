@@ -35,6 +35,7 @@ type Store struct {
 	sealed      []int64           // the Seq of every sealed entry, in chain order: the feed's index
 	lastSeq     int64             // the highest Seq handed out or imported
 	freshness   map[string]string // scope -> ZedToken
+	expiries    map[directory.Expiry]bool
 }
 
 // New returns an empty store.

@@ -84,7 +84,7 @@ func TestMigrateFreshDatabase(t *testing.T) {
 	require.NoError(t, err)
 	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []string{"access_requests", "accounts", "audit", "audit_chain", "contacts", "freshness", "invitations", "people", "schema_version", "tokens"}, tables)
+	require.Equal(t, []string{"access_requests", "accounts", "audit", "audit_chain", "contacts", "freshness", "freshness_expiries", "invitations", "people", "schema_version", "tokens"}, tables)
 
 	rows, err = conn.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = 'hostaccess' ORDER BY indexname`)
 	require.NoError(t, err)
