@@ -71,6 +71,7 @@ type serveConfig struct {
 	// cluster's tokens compare.
 	Consistency            string
 	FreshnessCacheSize     int
+	FreshnessRepinEvery    time.Duration
 	SpiceDBDatastoreEngine string
 }
 
@@ -149,6 +150,9 @@ func (c serveConfig) Validate() error {
 	}
 	if c.FreshnessCacheSize < 1 {
 		return errors.New("--freshness-cache-size must be at least 1")
+	}
+	if c.FreshnessRepinEvery < time.Second {
+		return errors.New("--freshness-repin-interval must be at least 1s (and well under the datastore's GC window)")
 	}
 	if c.Engine.WatchInterval < 100*time.Millisecond {
 		return errors.New("--watch-interval must be at least 100ms")
@@ -269,6 +273,7 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
 	f.StringVar(&cfg.Consistency, "consistency", stack.ConsistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
 	f.IntVar(&cfg.FreshnessCacheSize, "freshness-cache-size", freshness.DefaultCapacity, "accounts whose freshness token is kept in memory")
+	f.DurationVar(&cfg.FreshnessRepinEvery, "freshness-repin-interval", freshness.DefaultRepinEvery, "how often every account's pinned snapshot moves to the newest revision although nothing changed (each cached answer goes cold once); keep it well under the datastore's GC window")
 	f.DurationVar(&cfg.Engine.WatchInterval, "watch-interval", 100*time.Millisecond, "how often SpiceDB's watch polls a SQL datastore: the delay before changes made through other nodes reach this one's tokens (at least 100ms)")
 	f.StringVar(&cfg.SpiceDBDatastoreEngine, "spicedb-datastore-engine", "", "datastore engine of the external SpiceDB cluster (postgres, cockroachdb, memory): needed for tokens with --spicedb-endpoint; without it checks are fully consistent")
 	return cmd
@@ -293,6 +298,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		Consistency:            cfg.Consistency,
 		SpiceDBDatastoreEngine: cfg.SpiceDBDatastoreEngine,
 		FreshnessCacheSize:     cfg.FreshnessCacheSize,
+		FreshnessRepinEvery:    cfg.FreshnessRepinEvery,
 		InvitationTTL:          cfg.InvitationTTL,
 		InviteURLTemplate:      cfg.InviteURLTemplate,
 		RecoverAfter:           cfg.RecoverAfter,

@@ -102,6 +102,10 @@ type Server struct {
 	// FreshnessCacheSize bounds the accounts whose token is kept in memory
 	// (freshness.DefaultCapacity when 0).
 	FreshnessCacheSize int
+	// FreshnessRepinEvery is how often every account's pinned snapshot
+	// moves to the newest revision although nothing changed
+	// (freshness.DefaultRepinEvery when 0).
+	FreshnessRepinEvery time.Duration
 	// FollowWait bounds how long Start waits for the freshness watch to go
 	// live (DefaultFollowWait when 0; negative: do not wait).
 	FollowWait time.Duration
@@ -387,7 +391,7 @@ func (s *Server) openTracker() error {
 		return nil
 	}
 	tracker, err := freshness.New(freshness.Config{
-		DatastoreEngine: kind, Store: s.dir, Logger: s.Logger.Named("freshness"), Capacity: s.FreshnessCacheSize,
+		DatastoreEngine: kind, Store: s.dir, Logger: s.Logger.Named("freshness"), Capacity: s.FreshnessCacheSize, RepinEvery: s.FreshnessRepinEvery,
 	})
 	if err != nil {
 		return err
