@@ -373,7 +373,8 @@ func TestClusterNodeKilledMidLoad(t *testing.T) {
 }
 
 // BenchmarkClusterChecks measures checks per second from 16 concurrent
-// HTTP clients against one node, then spread over three nodes on the same
+// HTTP clients against one node without dispatch, one node of a
+// three-node dispatch ring, then spread over the three, all on the same
 // Postgres database (every process on this one machine, sharing its CPU):
 //
 //	HOSTACCESS_TEST_POSTGRES_URI=... go test ./cmd/hostaccess -run '^$' -bench ClusterChecks -benchtime 10s
@@ -388,6 +389,9 @@ func BenchmarkClusterChecks(b *testing.B) {
 		nodes = append(nodes, startBenchNode(b, durableFlags(uri,
 			"--dispatch-cluster-addr", dispatch[i], "--dispatch-upstream-addr", strings.Join(dispatch, ","))...))
 	}
+	// And a node of the same database outside the ring: SpiceDB without
+	// cluster dispatch, for what dispatch costs on one machine.
+	alone := startBenchNode(b, durableFlags(uri)...)
 	setup := apiClient{addr: nodes[0], hc: &http.Client{Timeout: 20 * time.Second}}
 	var questions []question
 	for i := range 20 {
@@ -399,11 +403,15 @@ func BenchmarkClusterChecks(b *testing.B) {
 		}
 		questions[len(questions)-1].subject = "user:owner-" + a
 	}
-	for _, spread := range []int{1, 3} {
-		b.Run(fmt.Sprintf("nodes=%d", spread), func(b *testing.B) {
+	for _, run := range []struct {
+		name  string
+		nodes []string
+	}{{"nodes=1,no-dispatch", []string{alone}}, {"nodes=1,dispatch", nodes[:1]}, {"nodes=3,dispatch", nodes}} {
+		b.Run(run.name, func(b *testing.B) {
+			spread := len(run.nodes)
 			clients := make([]apiClient, spread)
 			for i := range clients {
-				clients[i] = apiClient{addr: nodes[i], hc: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+				clients[i] = apiClient{addr: run.nodes[i], hc: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
 			}
 			var next atomic.Int64
 			b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)) // 16 clients
@@ -427,7 +435,10 @@ func BenchmarkClusterChecks(b *testing.B) {
 func startBenchNode(b testing.TB, extra ...string) string {
 	b.Helper()
 	httpAddr := testutil.FreeAddr(b)
-	args := append([]string{"serve", "--grpc-addr", testutil.FreeAddr(b), "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
+	// Pools sized so that four nodes stay well within Postgres's 100
+	// connections (refused connections would show as unavailable checks).
+	args := append([]string{"serve", "--grpc-addr", testutil.FreeAddr(b), "--http-addr", httpAddr, "--log-level", "warn",
+		"--datastore-conn-pool-read-max-open", "8", "--datastore-conn-pool-write-max-open", "2", "--directory-conn-pool-max-open", "3"}, extra...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = cleanEnv()
 	logs := &syncBuffer{}
