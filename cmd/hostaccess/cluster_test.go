@@ -456,3 +456,26 @@ func startBenchNode(b testing.TB, extra ...string) string {
 	b.Fatalf("serve not ready; logs:\n%s", logs)
 	return ""
 }
+
+// TestServeRefusesClusterFlagsThatCannotWork: the refusal comes before
+// anything starts, exit code 2, naming what to change.
+func TestServeRefusesClusterFlagsThatCannotWork(t *testing.T) {
+	base := []string{"serve", "--grpc-addr", freePort(t), "--http-addr", freePort(t), "--grpc-preshared-key", testKey}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"memory datastore": {[]string{"--dispatch-cluster-addr", "127.0.0.1:50053", "--dispatch-upstream-addr", "127.0.0.1:50053"}, "the memory datastore lives in one process"},
+		"no upstream": {[]string{"--datastore-engine", "postgres", "--datastore-conn-uri", "postgres://127.0.0.1:1/x", "--dispatch-cluster-addr", "127.0.0.1:50053"},
+			"--dispatch-cluster-addr needs --dispatch-upstream-addr"},
+		"bad peer": {[]string{"--datastore-engine", "postgres", "--datastore-conn-uri", "postgres://127.0.0.1:1/x", "--dispatch-cluster-addr", "127.0.0.1:50053", "--dispatch-upstream-addr", "127.0.0.1:50053,node2"},
+			`invalid --dispatch-upstream-addr`},
+		"external cluster": {[]string{"--spicedb-endpoint", "127.0.0.1:1", "--spicedb-token", "t", "--dispatch-upstream-addr", "127.0.0.1:50053"}, "dispatches between its own nodes"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := run(t, "", append(base, tc.args...)...)
+			require.Equal(t, 2, res.code, "stdout %s\nstderr %s", res.stdout, res.stderr)
+			require.Contains(t, res.stderr, tc.want)
+		})
+	}
+}

@@ -89,10 +89,18 @@ func (c Config) validateDispatch() error {
 	if _, err := dispatchTarget(c.DispatchUpstreamAddr); err != nil {
 		return err
 	}
+	if err := c.dispatchTLS().Validate(); err != nil {
+		return err
+	}
+	// SpiceDB dials every peer alike: TLS with the CA, plaintext without.
+	// A ring whose nodes differ would fail at its first dispatch.
+	if c.DispatchAddr != "" && c.dispatchTLS().Enabled() != (c.DispatchUpstreamCAPath != "") {
+		return errors.New("--dispatch-cluster-tls-cert-path and --dispatch-upstream-ca-path go together: a node serving dispatch over TLS dials its peers over TLS, verified by that CA")
+	}
 	if !clusterDispatchRegistered() {
 		return errors.New("cluster dispatch is not registered in this program: call engine.RegisterClusterDispatch() at the start of main")
 	}
-	return c.dispatchTLS().Validate()
+	return nil
 }
 
 // sameListen reports whether two listen addresses share a port on an

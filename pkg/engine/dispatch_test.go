@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/serviceconfig"
+
+	"github.com/hostaccess/hostaccess/internal/testutil"
 )
 
 // TestMain registers cluster dispatch before any test dials, as main does.
@@ -33,6 +35,7 @@ func TestDispatchConfigValidate(t *testing.T) {
 	dns.DispatchUpstreamAddr = "dns:///spicedb-dispatch.internal:50053"
 	require.NoError(t, dns.Validate())
 
+	tlsFiles := testutil.NewTLSFiles(t)
 	for name, tc := range map[string]struct {
 		mutate func(*Config)
 		want   string
@@ -48,7 +51,9 @@ func TestDispatchConfigValidate(t *testing.T) {
 		"no host":            {func(c *Config) { c.DispatchUpstreamAddr = ":50053" }, "a host peers can dial"},
 		"empty entry":        {func(c *Config) { c.DispatchUpstreamAddr = "127.0.0.1:50053,,127.0.0.1:50063" }, "an empty address"},
 		"listed twice":       {func(c *Config) { c.DispatchUpstreamAddr = "127.0.0.1:50053,127.0.0.1:50053" }, "listed twice"},
-		"cert alone":         {func(c *Config) { c.DispatchTLSCertPath = "/x.pem" }, "--dispatch-cluster-tls-key-path"},
+		"cert alone":         {func(c *Config) { c.DispatchTLSCertPath, c.DispatchUpstreamCAPath = "/x.pem", "/ca.pem" }, "--dispatch-cluster-tls-key-path"},
+		"tls, no ca":         {func(c *Config) { c.DispatchTLSCertPath, c.DispatchTLSKeyPath = tlsFiles.Cert, tlsFiles.Key }, "go together"},
+		"ca, no tls":         {func(c *Config) { c.DispatchUpstreamCAPath = "/ca.pem" }, "go together"},
 		"tls, no dispatch":   {func(c *Config) { c.DispatchAddr, c.DispatchUpstreamAddr, c.DispatchUpstreamCAPath = "", "", "/ca.pem" }, "need --dispatch-cluster-addr or --dispatch-upstream-addr"},
 	} {
 		t.Run(name, func(t *testing.T) {
