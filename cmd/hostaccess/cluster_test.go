@@ -169,6 +169,12 @@ func TestClusterNodesAnswerAlikeAndDispatchToEachOther(t *testing.T) {
 	for i, n := range cl.nodes {
 		c := newAPIClient(n, 20*time.Second)
 		zed := n.client(t)
+		// Without a token a node reflects node 1's writes once its watch
+		// reports them, in order: once it shows the last, it shows them all.
+		require.Eventually(t, func() bool {
+			allowed, r := checkAnswer(c, "product:alike7/site", "manage", "user:dev-alike7", "")
+			return r.ok() && allowed
+		}, 5*time.Second, 20*time.Millisecond, "node %d never saw node 1's last change", i+1)
 		for _, q := range questions {
 			require.Equal(t, q.allowed, mustCheck(t, c, q.resource, q.permission, q.subject, ""), "node %d over HTTP: %s %s %s", i+1, q.resource, q.permission, q.subject)
 			require.Equal(t, q.allowed, check(t, zed, q.resource, q.permission, q.subject), "node %d over gRPC: %s %s %s", i+1, q.resource, q.permission, q.subject)
@@ -260,6 +266,18 @@ func TestClusterNodeKilledMidLoad(t *testing.T) {
 			question{"product:" + a + "/site", "manage", "user:steady-" + a, false},
 			question{"account:" + a, "access", "user:stranger", false},
 		)
+	}
+
+	// Without a token, a node sees changes made through another within its
+	// watch delay (TestClusterChangeOnOneNodeIsFreshOnTheOthers): wait for
+	// every node to know the facts before holding them to them.
+	for i, c := range clients {
+		for _, q := range facts {
+			require.Eventually(t, func() bool {
+				allowed, r := checkAnswer(c, q.resource, q.permission, q.subject, "")
+				return r.ok() && allowed == q.allowed
+			}, 5*time.Second, 20*time.Millisecond, "node %d: %s %s %s", i+1, q.resource, q.permission, q.subject)
+		}
 	}
 
 	const workers = 4
