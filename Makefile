@@ -17,7 +17,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example openapi openapi-lint fmt tidy clean
+.PHONY: help build run spicedb test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example openapi openapi-lint fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,19 @@ build: ## Build bin/hostaccess
 run: build ## Serve the demo data on the memory datastore (gRPC :50051, HTTP :8080)
 	./$(BIN) serve --grpc-preshared-key $(DEV_KEY) --api-keys panel=$(DEV_API_KEY) \
 		--invite-url-template 'http://localhost:3000/invite/{token}' --bootstrap testdata/demo.yaml
+
+# SpiceDB's own command at the version go.mod requires (a tool of this
+# module, so go.sum pins what it builds from), for the remote-mode test
+# against a real `spicedb serve` cluster. Built once into the directory that
+# test looks in (the user's cache, keyed by SpiceDB's and Go's versions); the
+# test builds it there itself when missing.
+SPICEDB_DIR = $${XDG_CACHE_HOME:-$$HOME/.cache}/hostaccess-test/spicedb-$$(go list -m -f '{{.Version}}' github.com/authzed/spicedb)-$$(go env GOVERSION)
+
+spicedb: ## Build the spicedb binary of our SpiceDB version, once, for the remote-mode cluster test (prints its path)
+	@dir="$(SPICEDB_DIR)"; if [ ! -x "$$dir/spicedb" ]; then \
+		echo "building spicedb into $$dir (once; takes minutes)" >&2; mkdir -p "$$dir" && \
+		go build -o "$$dir/spicedb.tmp" github.com/authzed/spicedb/cmd/spicedb && mv "$$dir/spicedb.tmp" "$$dir/spicedb"; \
+	fi; echo "$$dir/spicedb"
 
 test: ## Run every test with the race detector (Postgres tests need HOSTACCESS_TEST_POSTGRES_URI)
 	@if [ -z "$$HOSTACCESS_TEST_POSTGRES_URI" ]; then echo "$(PG_SKIP_NOTICE)"; fi

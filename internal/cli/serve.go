@@ -58,6 +58,9 @@ type serveConfig struct {
 
 	// RecoverAfter: how old an interrupted flow must be before it is settled.
 	RecoverAfter time.Duration
+	// RecoverInterval: how often this node looks for interrupted flows (in
+	// a cluster, those of a node that died are settled by the others).
+	RecoverInterval time.Duration
 	// AuditRetention: how long audit entries are kept (0: for ever).
 	AuditRetention time.Duration
 	// MFARights: rights needing a two-factor session ("" none).
@@ -143,6 +146,9 @@ func (c serveConfig) Validate() error {
 	if c.RecoverAfter <= 0 {
 		return errors.New("--recover-after must be positive")
 	}
+	if c.RecoverInterval <= 0 {
+		return errors.New("--recover-interval must be positive")
+	}
 	switch c.Consistency {
 	case stack.ConsistencyTokens, stack.ConsistencyFull:
 	default:
@@ -216,7 +222,20 @@ func newServeCommand() *cobra.Command {
 write the embedded hosting schema when it is absent or changed, and serve:
 
   gRPC  --grpc-addr   SpiceDB's standard v1 API (authzed-go, authzed-node, zed)
-  HTTP  --http-addr   /healthz, /readyz, /metrics
+  HTTP  --http-addr   /healthz, /readyz, /metrics, and the flows' API /v1
+
+A cluster: several serve nodes on one postgres or cockroachdb datastore
+(--datastore-conn-uri) answer the same; with --dispatch-cluster-addr and
+--dispatch-upstream-addr they also split each check over a consistent-hash
+ring, so that each node caches its share of the graph. Every node lists the
+dispatch addresses of all of them and has the same --grpc-preshared-key
+(SpiceDB presents it to its peers). On one machine:
+
+  hostaccess serve --datastore-engine postgres --datastore-conn-uri URI \
+    --grpc-preshared-key KEY --api-keys panel=APIKEY \
+    --grpc-addr :50051 --http-addr :8080 --dispatch-cluster-addr :50053 \
+    --dispatch-upstream-addr 127.0.0.1:50053,127.0.0.1:50063,127.0.0.1:50073
+  (the second node: :50061, :8081, :50063; the third: :50071, :8082, :50073)
 
 Stops gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
@@ -270,11 +289,18 @@ Stops gracefully on SIGINT or SIGTERM.`,
 	f.DurationVar(&cfg.MaxTokenLifetime, "token-max-lifetime", hostaccess.DefaultMaxTokenLifetime, "the longest a personal access token may live (1h to 10 years)")
 	f.DurationVar(&cfg.AuditRetention, "audit-retention", 0, "remove audit entries older than this, hourly (e.g. 8760h; 0: keep every entry); the chain verifies from the last one removed")
 	f.DurationVar(&cfg.RecoverAfter, "recover-after", hostaccess.RecoverAfter, "settle flows interrupted by a crash once they are this old (must exceed the 30s write timeout of every node)")
+	f.DurationVar(&cfg.RecoverInterval, "recover-interval", stack.DefaultRecoverInterval, "how often to settle interrupted flows, this node's or (in a cluster) a dead node's")
 	f.Int32Var(&cfg.DirectoryMaxConns, "directory-conn-pool-max-open", postgres.DefaultMaxConns, "connections the directory's pool opens at most")
 	f.StringVar(&cfg.Consistency, "consistency", stack.ConsistencyTokens, "checks: tokens (as fresh as each account's last change, cached otherwise) or full (every check fully consistent)")
 	f.IntVar(&cfg.FreshnessCacheSize, "freshness-cache-size", freshness.DefaultCapacity, "accounts whose freshness token is kept in memory")
 	f.DurationVar(&cfg.FreshnessRepinEvery, "freshness-repin-interval", freshness.DefaultRepinEvery, "how often every account's pinned snapshot moves to the newest revision although nothing changed (each cached answer goes cold once); keep it well under the datastore's GC window")
 	f.DurationVar(&cfg.Engine.WatchInterval, "watch-interval", 100*time.Millisecond, "how often SpiceDB's watch polls a SQL datastore: the delay before changes made through other nodes reach this one's tokens (at least 100ms)")
+	f.StringVar(&cfg.Engine.DispatchAddr, "dispatch-cluster-addr", "", "serve SpiceDB's dispatch API here (HOST:PORT), for the other nodes of a cluster on the same SQL datastore; needs --dispatch-upstream-addr and the same --grpc-preshared-key on every node")
+	f.StringVar(&cfg.Engine.DispatchUpstreamAddr, "dispatch-upstream-addr", "", "dispatch addresses of every node of the cluster, this one included: HOST:PORT,HOST:PORT,... (a node that does not answer is left off the hash ring until it does), or a gRPC target such as dns:///spicedb-dispatch.internal:50053")
+	f.StringVar(&cfg.Engine.DispatchTLSCertPath, "dispatch-cluster-tls-cert-path", "", "PEM certificate (chain) serving the dispatch API over TLS")
+	f.StringVar(&cfg.Engine.DispatchTLSKeyPath, "dispatch-cluster-tls-key-path", "", "PEM private key of --dispatch-cluster-tls-cert-path")
+	f.StringVar(&cfg.Engine.DispatchUpstreamCAPath, "dispatch-upstream-ca-path", "", "PEM authorities verifying the peers' dispatch certificates (without it dispatch is plaintext)")
+	f.StringVar(&cfg.Engine.ClusterDispatchCacheMaxCost, "dispatch-cluster-cache-max-cost", "70%", "size of SpiceDB's cache of the sub-problems this node answers for its peers: bytes (256MiB) or a share of available memory")
 	f.StringVar(&cfg.SpiceDBDatastoreEngine, "spicedb-datastore-engine", "", "datastore engine of the external SpiceDB cluster (postgres, cockroachdb, memory): needed for tokens with --spicedb-endpoint; without it checks are fully consistent")
 	return cmd
 }
@@ -302,6 +328,7 @@ func serve(ctx context.Context, cfg serveConfig, logger *zap.Logger) error {
 		InvitationTTL:          cfg.InvitationTTL,
 		InviteURLTemplate:      cfg.InviteURLTemplate,
 		RecoverAfter:           cfg.RecoverAfter,
+		RecoverInterval:        cfg.RecoverInterval,
 		AuditRetention:         cfg.AuditRetention,
 		MFARights:              rightsOf(cfg.MFARights),
 		MaxTokenLifetime:       cfg.MaxTokenLifetime,

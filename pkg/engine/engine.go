@@ -98,6 +98,28 @@ type Config struct {
 	// reaches this node's freshness tokens.
 	WatchInterval time.Duration
 
+	// DispatchAddr, when set, serves SpiceDB's dispatch API there
+	// (host:port): the port the other nodes of a cluster send this node the
+	// sub-problems it owns on the hash ring. Nodes must share a SQL
+	// datastore and one PresharedKey, which SpiceDB presents to its peers.
+	DispatchAddr string
+	// DispatchUpstreamAddr is where this node sends sub-problems: the
+	// dispatch addresses of every node, this one included, as
+	// HOST:PORT,HOST:PORT,... (resolved by StaticScheme, which drops nodes
+	// that do not answer), or a gRPC target such as dns:///name:50053.
+	// The program must call RegisterClusterDispatch first.
+	DispatchUpstreamAddr string
+	// DispatchTLSCertPath and DispatchTLSKeyPath, both or neither, serve
+	// the dispatch API over TLS; DispatchUpstreamCAPath verifies the peers'
+	// certificates (plaintext when empty).
+	DispatchTLSCertPath    string
+	DispatchTLSKeyPath     string
+	DispatchUpstreamCAPath string
+	// ClusterDispatchCacheMaxCost sizes the cache of the sub-problems this
+	// node answers for its peers, as DispatchCacheMaxCost (SpiceDB's 70%
+	// when empty).
+	ClusterDispatchCacheMaxCost string
+
 	// DisableDatastoreMetrics leaves SpiceDB's datastore metrics out of the
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
@@ -107,6 +129,9 @@ type Config struct {
 // Validate reports the first problem with the configuration.
 func (c Config) Validate() error {
 	if c.SpiceDBEndpoint != "" {
+		if c.dispatchEnabled() {
+			return c.validateDispatch()
+		}
 		if c.SpiceDBToken == "" {
 			return errors.New("--spicedb-token is required with --spicedb-endpoint")
 		}
@@ -145,6 +170,9 @@ func (c Config) Validate() error {
 	}
 	if c.PresharedKey == "" && !c.InsecureNoAuth && c.GRPCAddr != "" {
 		return errors.New("--grpc-preshared-key is required (or --insecure-no-auth for local development)")
+	}
+	if err := c.validateDispatch(); err != nil {
+		return err
 	}
 	if c.GRPCAddr == "" && c.tlsPair().Enabled() {
 		return errors.New("--grpc-tls-cert-path needs --grpc-addr: an engine without a listener has nothing to serve over TLS")
@@ -248,11 +276,17 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 	}
 	srvConfig.HTTPGateway.HTTPEnabled = false
 	srvConfig.MetricsAPI.HTTPEnabled = false // hostaccess serves /metrics on its own HTTP port
-	srvConfig.DispatchServer.Enabled = false
+	cfg.applyDispatch(srvConfig)
+	if cfg.dispatchEnabled() {
+		logger.Info("cluster dispatch between nodes", zap.String("listen", cfg.DispatchAddr), zap.String("upstream", srvConfig.DispatchUpstreamAddr))
+	}
 	srvConfig.SilentlyDisableTelemetry = true
 	setSpiceDBVersion() // answered to clients that ask (zed), after authentication
 	if cfg.DispatchCacheMaxCost != "" {
 		srvConfig.DispatchCacheConfig.MaxCost = cfg.DispatchCacheMaxCost
+	}
+	if cfg.ClusterDispatchCacheMaxCost != "" {
+		srvConfig.ClusterDispatchCacheConfig.MaxCost = cfg.ClusterDispatchCacheMaxCost
 	}
 	// Bulk import and export stream for as long as a backup takes; SpiceDB's
 	// 30 s default cuts off an import of about a million relationships.

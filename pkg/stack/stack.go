@@ -75,7 +75,10 @@ type Server struct {
 	// Engine says where SpiceDB runs: its datastore (memory by default,
 	// postgres, cockroachdb), its gRPC listener (none when GRPCAddr is
 	// empty: the stack talks to it in-process), or a remote cluster
-	// (SpiceDBEndpoint). Its Freshness field is set by the Server.
+	// (SpiceDBEndpoint). Its Freshness field is set by the Server. Several
+	// Servers on one SQL datastore form a cluster; with DispatchAddr and
+	// DispatchUpstreamAddr they also split checks between them over SpiceDB's
+	// dispatch ring (call engine.RegisterClusterDispatch first in main).
 	Engine engine.Config
 
 	// Schema is the SpiceDB schema to serve (schema.Hosting when empty).

@@ -105,6 +105,9 @@ func TestBadSettingsAreRefusedBeforeAnythingStarts(t *testing.T) {
 		"api key":       {func() *stack.Server { return &stack.Server{APIKeys: []string{"no-equals-sign"}} }, "--api-keys"},
 		"datastore":     {func() *stack.Server { return &stack.Server{Engine: engine.Config{DatastoreEngine: "mysql"}} }, `unknown --datastore-engine "mysql"`},
 		"directory uri": {func() *stack.Server { return &stack.Server{DirectoryURI: "postgres://nowhere/db"} }, "--directory-conn-uri"},
+		"dispatch on memory": {func() *stack.Server {
+			return &stack.Server{Engine: engine.Config{DispatchAddr: "127.0.0.1:50053", DispatchUpstreamAddr: "127.0.0.1:50053,127.0.0.1:50063"}}
+		}, "the memory datastore lives in one process"},
 		"postgres no uri": {func() *stack.Server {
 			return &stack.Server{Engine: engine.Config{DatastoreEngine: engine.EnginePostgres}}
 		}, "--datastore-conn-uri is required"},
