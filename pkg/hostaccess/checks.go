@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/hostaccess/hostaccess/schema"
@@ -149,6 +151,9 @@ func (s *Service) CanAll(ctx context.Context, checks []Check, opts CheckOptions)
 	for i, pair := range pairs {
 		out[i] = Answer{Check: checks[i]} //nolint:gosec // len(pairs) == len(requests) is checked above
 		if e := pair.GetError(); e != nil {
+			if transient(codes.Code(e.GetCode())) {
+				return nil, fromSpiceDB(status.ErrorProto(e)) // the whole page again, not an answer missing
+			}
 			out[i].Error = e.GetMessage()
 			continue
 		}
@@ -212,4 +217,13 @@ func checkContext(c map[string]any) (*structpb.Struct, error) {
 		return nil, invalidf("the check's context: %s", err.Error())
 	}
 	return st, nil
+}
+
+// transient reports an engine error a retry may not get again.
+func transient(c codes.Code) bool {
+	switch c {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	return false
 }

@@ -552,6 +552,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, login Logi
 			return Acceptance{}, errorf(ErrEscalation, "%s sent this invitation and cannot accept it themselves: it would raise their own access; another person who manages users must invite them", login.UserID)
 		}
 		scopePre, err := s.checkGrant(ctx, Actor{UserID: inviter, MFA: true, standing: true}, st, "", Access{}, invited, true)
+		if errors.Is(err, ErrUnavailable) {
+			return Acceptance{}, err // the inviter could not be re-checked: try again
+		}
 		if err != nil {
 			return Acceptance{}, errorf(ErrForbidden, "this invitation can no longer be accepted: %s", err)
 		}

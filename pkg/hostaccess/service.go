@@ -22,6 +22,7 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/status"
 
 	"github.com/hostaccess/hostaccess/pkg/directory"
 	"github.com/hostaccess/hostaccess/pkg/freshness"
@@ -249,7 +250,9 @@ func (s *Service) authorize(ctx context.Context, actor Actor, needs []need) erro
 	}
 	for i, pair := range pairs {
 		if pair.GetError() != nil {
-			return errorf(ErrInvalidArgument, "checking %s: %s", needs[i].what, pair.GetError().GetMessage()) //nolint:gosec // len(pairs) == len(requests) is checked above
+			// As the whole call's errors: an item cut off by a node going
+			// away is unavailable (the caller retries), not bad input.
+			return fmt.Errorf("checking %s: %w", needs[i].what, fromSpiceDB(status.ErrorProto(pair.GetError()))) //nolint:gosec // len(pairs) == len(requests) is checked above
 		}
 		if pair.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION && !actor.standing {
 			return conditionalRefusal(actor, needs[i].what, pair.GetItem().GetPartialCaveatInfo().GetMissingRequiredContext()) //nolint:gosec // len(pairs) == len(requests) is checked above
