@@ -168,16 +168,18 @@ func Generate(n int, seed uint64, now time.Time) *Provider {
 			a.Owners = append(a.Owners, newUser())
 		}
 		if r.Float64() < groupShare {
-			for g := 0; g < 1+r.IntN(3); g++ {
+			for g := range 1 + r.IntN(3) {
 				a.Groups = append(a.Groups, fmt.Sprintf("group%d", g))
 			}
 		}
 		if r.Float64() < tagShare {
-			for t := 0; t < 1+r.IntN(4); t++ {
+			for t := range 1 + r.IntN(4) {
 				a.Tags = append(a.Tags, fmt.Sprintf("client%d", t))
 			}
 		}
-		for j := 0; j < productCount(r); j++ {
+		// Each count is drawn once (a range over a call evaluates it once; a
+		// loop condition would draw again at every iteration).
+		for j := range productCount(r) {
 			pr := Product{Name: fmt.Sprintf("%s%d", productKinds[r.IntN(len(productKinds))], j)}
 			if len(a.Groups) > 0 && r.Float64() < 0.7 {
 				pr.Group = a.Groups[r.IntN(len(a.Groups))]
@@ -188,7 +190,7 @@ func Generate(n int, seed uint64, now time.Time) *Provider {
 			a.Products = append(a.Products, pr)
 		}
 		if r.Float64() < sharedShare {
-			for k := 0; k < 1+r.IntN(3); k++ {
+			for k := range 1 + r.IntN(3) {
 				g := &Grant{}
 				switch k {
 				case 0: // the accountant: invoices and their notices
@@ -216,7 +218,7 @@ func Generate(n int, seed uint64, now time.Time) *Provider {
 			}
 		}
 		if r.Float64() < contactShare {
-			for c := 0; c < 1+r.IntN(2); c++ {
+			for c := range 1 + r.IntN(2) {
 				ct := Contact{ID: fmt.Sprintf("%s/contact%d", a.ID, c), Support: r.Float64() < 0.5}
 				for _, nt := range notices {
 					if r.Float64() < 0.4 {
