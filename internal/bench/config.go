@@ -19,7 +19,8 @@ type Config struct {
 	// SkipFlows leaves out the write flows.
 	SkipFlows bool
 	// Only, when OnlyConditions, runs only the token and conditions set
-	// (tokens.go) after the up-front verification; empty: every workload.
+	// (tokens.go) after the up-front verification, when OnlyFlows only the
+	// write flows (flows.go); empty: every workload.
 	Only string
 	// Consistency is how the service's checks are made: "tokens" (the
 	// default: per-account freshness tokens, pkg/freshness) or "full"

@@ -9,6 +9,19 @@ import (
 	"github.com/hostaccess/hostaccess/schema"
 )
 
+// OnlyFlows, as Config.Only, runs only the write flows after the up-front
+// verification: the one-client flows, then the 16 clients (parallel.go).
+const OnlyFlows = "flows"
+
+// flowWorkloads are the write flows alone, for measuring them without the
+// read workloads' minutes before them.
+func (e *Env) flowWorkloads(ctx context.Context) error {
+	if err := e.flows(ctx); err != nil {
+		return err
+	}
+	return e.flowsParallel(ctx)
+}
+
 // flows runs invite+accept, set access and remove member on accounts in
 // turn, for the workload duration, checking each step's effect and, after,
 // that every touched account keeps its owners.

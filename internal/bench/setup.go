@@ -96,9 +96,9 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
 	switch cfg.Only {
-	case "", OnlyConditions, OnlyWarm:
+	case "", OnlyConditions, OnlyWarm, OnlyFlows:
 	default:
-		return nil, fmt.Errorf("unknown --only %q: use %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyWarm)
+		return nil, fmt.Errorf("unknown --only %q: use %s, %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyWarm, OnlyFlows)
 	}
 	switch cfg.Consistency {
 	case "":

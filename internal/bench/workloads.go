@@ -87,6 +87,8 @@ func (e *Env) workloads(ctx context.Context) error {
 		return e.conditionsWorkloads(ctx)
 	case OnlyWarm:
 		return e.warmWorkloads(ctx)
+	case OnlyFlows:
+		return e.flowWorkloads(ctx)
 	}
 
 	// Single checks. Cold: each question asked for the first time, from four

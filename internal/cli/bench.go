@@ -34,7 +34,8 @@ of relationships, directory import) and runs bounded workloads:
   - product lists: LookupResources product#manage for a member and for an
     agency user with about 500 products;
   - audit: WhoCan on a product;
-  - flows: invite+accept, set access, remove member, invariants after.
+  - flows (alone with --only flows): invite+accept, set access, remove
+    member, invariants after; invite+accept then remove at 16 clients.
   - conditions (last, or alone with --only conditions): plain, token:ID,
     CheckToken, network-restricted and two-factor-gated checks side by side.
 
@@ -89,7 +90,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each workload runs at most")
 	f.IntVar(&cfg.Verify, "verify", 500, "sampled questions verified up front against the generated data")
 	f.BoolVar(&cfg.SkipFlows, "skip-flows", false, "leave out the write flows (and the page loads under changes)")
-	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks) or warm (product checks cycling at 16 clients, service and gRPC, while other accounts change)")
+	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks), warm (product checks cycling at 16 clients, service and gRPC, while other accounts change) or flows (the write flows, one client then 16)")
 	f.StringVar(&cfg.Consistency, "consistency", bench.ConsistencyTokens, "the service's checks: tokens (per-account freshness tokens, as serve) or full (every check fully consistent)")
 	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
 	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")
