@@ -30,6 +30,9 @@ type Config struct {
 	// flags do (SpiceDB's defaults when zero or empty).
 	RevisionQuantization time.Duration
 	DispatchCacheMaxCost string
+	// Unpinned answers at_least_as_fresh each account's token rather than at
+	// its exact snapshot (the behaviour before 2026-12), for A/B runs.
+	Unpinned bool
 	// WarmQuestions is how many distinct questions the warm set cycles
 	// (OnlyWarm; 4,000 when 0).
 	WarmQuestions int

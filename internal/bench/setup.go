@@ -149,7 +149,8 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 			RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
 			WatchInterval: 100 * time.Millisecond,
 		},
-		Consistency:     consistency,
+		Consistency:       consistency,
+		FreshnessUnpinned: cfg.Unpinned,
 		FollowWait:      30 * time.Second,
 		RecoverInterval: -1, // nothing is interrupted in a bench
 		Prepare: func(ctx context.Context, s *stack.Server) error {

@@ -17,6 +17,7 @@ func newBenchCommand(streams Streams) *cobra.Command {
 	var cfg bench.Config
 	var output string
 	var quiet bool
+	pin := true
 	var cpuProfile, heapProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -57,6 +58,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 			if !quiet {
 				cfg.Log = streams.Err
 			}
+			cfg.Unpinned = !pin
 			closeProfiles, err := openProfiles(&cfg, cpuProfile, heapProfile)
 			if err != nil {
 				return err
@@ -95,6 +97,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
 	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.BoolVar(&pin, "pin", true, "answer each account at the exact snapshot of its last change, as serve does; --pin=false asks at_least_as_fresh instead (the behaviour before 2026-12, for A/B runs)")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the workloads to this file (go tool pprof)")
 	f.StringVar(&heapProfile, "heap-profile", "", "write a heap profile taken after the workloads to this file")
 	registerOutput(cmd, &output)

@@ -36,7 +36,7 @@ func (t *Tracker) PinInterceptor() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		caller, ok := pinnable(*at)
-		if !ok || !t.Following() {
+		if !ok || t.unpinned || !t.Following() {
 			return handler(ctx, req)
 		}
 		c, err := t.Consistency(ctx, ScopesOfResources(resources), caller)

@@ -61,6 +61,11 @@ type Config struct {
 	// change no token reports (a time-bound relationship this node never
 	// saw written) is answered at most this late.
 	RepinEvery time.Duration
+	// Unpinned asks at_least_as_fresh the same tokens instead of their
+	// exact snapshots (SpiceDB then answers at its quantized revision, and
+	// PinInterceptor leaves API checks alone): the behaviour before
+	// 2026-12, kept for A/B benchmarks (bench --pin=false).
+	Unpinned bool
 }
 
 // DefaultRepinEvery is Config.RepinEvery's default: every cached answer
@@ -83,6 +88,7 @@ type Tracker struct {
 	log      *zap.Logger
 	capacity int
 	repin    time.Duration
+	unpinned bool
 
 	mu        sync.RWMutex
 	client    Client          // set by Follow
@@ -130,7 +136,7 @@ func New(cfg Config) (*Tracker, error) {
 		cfg.RepinEvery = DefaultRepinEvery
 	}
 	return &Tracker{
-		parse: parse, store: cfg.Store, log: cfg.Logger, capacity: cfg.Capacity, repin: cfg.RepinEvery,
+		parse: parse, store: cfg.Store, log: cfg.Logger, capacity: cfg.Capacity, repin: cfg.RepinEvery, unpinned: cfg.Unpinned,
 		entries: map[string]mark{},
 	}, nil
 }
@@ -349,6 +355,14 @@ func pinned(m mark) *v1.Consistency {
 	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: m.token}}}
 }
 
+// at is pinned(m), or at_least_as_fresh m when the tracker is Unpinned.
+func (t *Tracker) at(m mark) *v1.Consistency {
+	if t.unpinned {
+		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: m.token}}}
+	}
+	return pinned(m)
+}
+
 // Consistency is the consistency of a request about the scopes (see
 // ScopesOfResources): the exact snapshot of the newest of each scope's
 // newest known change, the floor and the caller's token (when not empty). It reads the
@@ -392,7 +406,7 @@ func (t *Tracker) consistencyFrom(ctx context.Context, scopes []string, caller m
 			t.stats.full.Add(1)
 			return fullyConsistent()
 		}
-		return pinned(best)
+		return t.at(best)
 	}
 	// Concurrent tokens: SpiceDB's newest revision covers them all, and
 	// becomes the token of the scopes involved, so the next request about
@@ -404,9 +418,9 @@ func (t *Tracker) consistencyFrom(ctx context.Context, scopes []string, caller m
 	}
 	t.repair(scopes, head)
 	if c, ok := newer(head, caller); ok {
-		return pinned(c)
+		return t.at(c)
 	}
-	return pinned(head)
+	return t.at(head)
 }
 
 // Ask runs ask, a request about the scopes, at the consistency Consistency
@@ -423,7 +437,7 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 	}
 	k := t.knownAbout(scopes, caller)
 	tokenHits.Add(float64(k.inMemory))
-	if early := k.early(); early != nil {
+	if early := t.early(k); early != nil {
 		loaded := make([]mark, len(k.missing))
 		var loadErr error
 		done := make(chan struct{})
@@ -486,11 +500,11 @@ func (t *Tracker) repinLoop(ctx context.Context) {
 // the tokens in memory. It is nil when nothing is missing, or when the known
 // marks need SpiceDB's newest revision (concurrent or unsure ones) or are
 // empty (a fully consistent answer needs no token).
-func (k known) early() *v1.Consistency {
+func (t *Tracker) early(k known) *v1.Consistency {
 	if !k.following || len(k.missing) == 0 || len(k.unsure) > 0 || !k.ordered || k.best.rev == nil {
 		return nil
 	}
-	return pinned(k.best)
+	return t.at(k.best)
 }
 
 // known is what memory holds about some scopes: the newest of the floor,

@@ -109,6 +109,10 @@ type Server struct {
 	// moves to the newest revision although nothing changed
 	// (freshness.DefaultRepinEvery when 0).
 	FreshnessRepinEvery time.Duration
+	// FreshnessUnpinned asks SpiceDB at_least_as_fresh the accounts'
+	// tokens instead of at their exact snapshots (freshness.Config.Unpinned):
+	// the behaviour before 2026-12, for A/B benchmarks only.
+	FreshnessUnpinned bool
 	// FollowWait bounds how long Start waits for the freshness watch to go
 	// live (DefaultFollowWait when 0; negative: do not wait).
 	FollowWait time.Duration
@@ -394,7 +398,7 @@ func (s *Server) openTracker() error {
 		return nil
 	}
 	tracker, err := freshness.New(freshness.Config{
-		DatastoreEngine: kind, Store: s.dir, Logger: s.Logger.Named("freshness"), Capacity: s.FreshnessCacheSize, RepinEvery: s.FreshnessRepinEvery,
+		DatastoreEngine: kind, Store: s.dir, Logger: s.Logger.Named("freshness"), Capacity: s.FreshnessCacheSize, RepinEvery: s.FreshnessRepinEvery, Unpinned: s.FreshnessUnpinned,
 	})
 	if err != nil {
 		return err
