@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 // Config configures a run.
@@ -29,6 +31,21 @@ type Config struct {
 	// flags do (SpiceDB's defaults when zero or empty).
 	RevisionQuantization time.Duration
 	DispatchCacheMaxCost string
+	// CompareSpiceDB, with Only OnlyCold, is a stock spicedb binary to
+	// compare with (cold.go); CompareSpiceDBURI its fresh, empty database
+	// (empty: hostaccess's database name with _spicedb, created if absent).
+	CompareSpiceDB    string
+	CompareSpiceDBURI string
+	// ColdRounds and ColdQuestions shape the cold comparison: rounds, and
+	// fresh questions per run (defaults 3 and 2,500).
+	ColdRounds, ColdQuestions int
+	// Tuning and the pool sizes set the embedded SpiceDB as engine.Config
+	// does (SpiceDB's defaults when zero), to A/B them.
+	Tuning                            engine.Tuning
+	ReadPoolMaxOpen, WritePoolMaxOpen int
+	// Schema replaces the embedded schema for both hostaccess and the stock
+	// SpiceDB (to A/B a schema shape; the model judges the answers as usual).
+	Schema string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 	// CPUProfile, when set, receives a CPU profile of the workloads (not of

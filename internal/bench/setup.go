@@ -94,8 +94,11 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.DatastoreEngine == "" {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
-	if cfg.Only != "" && cfg.Only != OnlyConditions {
-		return nil, fmt.Errorf("unknown --only %q: use %s, or leave it out for every workload", cfg.Only, OnlyConditions)
+	if cfg.Only != "" && cfg.Only != OnlyConditions && cfg.Only != OnlyCold {
+		return nil, fmt.Errorf("unknown --only %q: use %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyCold)
+	}
+	if cfg.CompareSpiceDB != "" && cfg.Only != OnlyCold {
+		return nil, fmt.Errorf("--compare-spicedb is for --only %s", OnlyCold)
 	}
 	switch cfg.Consistency {
 	case "":
@@ -145,7 +148,9 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 			GRPCAddr: addr, InsecureNoAuth: true, DisableDatastoreMetrics: true,
 			RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
 			WatchInterval: 100 * time.Millisecond,
+			Tuning:        cfg.Tuning, ReadPoolMaxOpen: cfg.ReadPoolMaxOpen, WritePoolMaxOpen: cfg.WritePoolMaxOpen,
 		},
+		Schema:          cfg.Schema,
 		Consistency:     consistency,
 		FollowWait:      30 * time.Second,
 		RecoverInterval: -1, // nothing is interrupted in a bench

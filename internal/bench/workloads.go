@@ -82,8 +82,11 @@ func (e *Env) workloads(ctx context.Context) error {
 		}
 	}
 	e.cfg.logf("verified %d sampled answers (%d allowed, %d denied) in %s: %d mismatches", len(sample), allowed, len(sample)-allowed, time.Since(t).Round(time.Millisecond), len(mm))
-	if e.cfg.Only == OnlyConditions {
+	switch e.cfg.Only {
+	case OnlyConditions:
 		return e.conditionsWorkloads(ctx)
+	case OnlyCold:
+		return e.coldWorkloads(ctx, sample)
 	}
 
 	// Single checks. Cold: each question asked for the first time, from four

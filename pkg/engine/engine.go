@@ -102,6 +102,9 @@ type Config struct {
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
 	DisableDatastoreMetrics bool
+
+	// Tuning holds measured SpiceDB settings (tuning.go); zero: SpiceDB's defaults.
+	Tuning Tuning
 }
 
 // Validate reports the first problem with the configuration.
@@ -215,6 +218,7 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
+	cfg.Tuning.apply(srvConfig)
 	var ownDatastore spicedatastore.Datastore
 	if cfg.DatastoreEngine == EngineMemory {
 		// Built here rather than by SpiceDB, to cap its optimized revision

@@ -1,0 +1,295 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/authzed-go/v1"
+	"github.com/authzed/grpcutil"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/hostaccess/hostaccess/internal/relfile"
+	"github.com/hostaccess/hostaccess/pkg/engine"
+)
+
+// stockSpiceDB is a stock `spicedb serve` (a binary built from the module
+// cache, default flags) on its own fresh Postgres database, loaded with the
+// same generated relationships through its gRPC API: the comparison the
+// cold workload measures hostaccess against.
+type stockSpiceDB struct {
+	cmd       *exec.Cmd
+	exited    chan error
+	client    *authzed.Client
+	loadToken *v1.ZedToken
+	log       *os.File
+	uri       string
+}
+
+// stockServeArgs are the flags given to `spicedb serve`: where to listen
+// and what to serve from, and nothing that changes how it answers. The
+// metrics listener moves to a free loopback port (another SpiceDB on the
+// machine may hold :9090); telemetry and the release check are off so the
+// bench talks to no outside host.
+func stockServeArgs(uri, key, grpcAddr, metricsAddr string) []string {
+	return []string{
+		"serve",
+		"--grpc-preshared-key", key,
+		"--grpc-addr", grpcAddr,
+		"--datastore-engine", engine.EnginePostgres,
+		"--datastore-conn-uri", uri,
+		"--metrics-addr", metricsAddr,
+		"--telemetry-endpoint=",
+		"--skip-release-check",
+	}
+}
+
+// stockDatabaseURI is the database the stock SpiceDB gets when none is
+// named: hostaccess's database name with a _spicedb suffix, same server.
+func stockDatabaseURI(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.Trim(u.Path, "/") == "" {
+		return "", fmt.Errorf("cannot derive a database for the stock SpiceDB from %s: give --compare-spicedb-conn-uri", redact(uri))
+	}
+	u.Path = "/" + strings.Trim(u.Path, "/") + "_spicedb"
+	return u.String(), nil
+}
+
+// createDatabase creates the database uri names when it does not exist
+// (connecting to the server's postgres database to do so).
+func createDatabase(ctx context.Context, uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return err
+	}
+	name := path.Base(u.Path)
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, admin.String())
+	if err != nil {
+		return fmt.Errorf("connecting to create %s: %w", name, err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil // checkDatabase refuses it unless it is empty
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	return err
+}
+
+// startStockSpiceDB migrates uri with the binary, starts it serving, writes
+// the schema and bulk-imports rels (in the same chunks as hostaccess's
+// load), then ANALYZEs its tables, as hostaccess's load does, so that both
+// plan on fresh statistics.
+func startStockSpiceDB(ctx context.Context, cfg Config, schemaText string, rels []*v1.Relationship) (*stockSpiceDB, error) {
+	uri := cfg.CompareSpiceDBURI
+	if uri == "" {
+		derived, err := stockDatabaseURI(cfg.DatastoreURI)
+		if err != nil {
+			return nil, err
+		}
+		if err := createDatabase(ctx, derived); err != nil {
+			return nil, err
+		}
+		uri = derived
+	}
+	if err := checkDatabase(ctx, uri, ConsistencyFull); err != nil {
+		return nil, fmt.Errorf("the stock SpiceDB's database: %w", err)
+	}
+	logFile, err := os.CreateTemp("", "bench-stock-spicedb-*.log")
+	if err != nil {
+		return nil, err
+	}
+	s := &stockSpiceDB{log: logFile, uri: uri}
+	cfg.logf("stock SpiceDB %s: log %s, database %s", cfg.CompareSpiceDB, logFile.Name(), redact(uri))
+
+	migrate := exec.CommandContext(ctx, cfg.CompareSpiceDB, "datastore", "migrate", "head", "--datastore-engine", engine.EnginePostgres, "--datastore-conn-uri", uri, "--skip-release-check") //nolint:gosec // the operator's binary
+	migrate.Stdout, migrate.Stderr = logFile, logFile
+	if err := migrate.Run(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("spicedb datastore migrate head (log %s): %w", logFile.Name(), err)
+	}
+
+	grpcAddr, err := freeAddr()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	key, err := stockKey()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.cmd = exec.Command(cfg.CompareSpiceDB, stockServeArgs(uri, key, grpcAddr, metricsAddr)...) //nolint:gosec // the operator's binary
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("starting %s: %w", cfg.CompareSpiceDB, err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+
+	s.client, err = authzed.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key))
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	if _, err := s.client.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schemaText}); err != nil {
+		s.close()
+		return nil, fmt.Errorf("writing the schema to the stock SpiceDB: %w", err)
+	}
+	t0 := time.Now()
+	var n uint64
+	for start := 0; start < len(rels); start += importChunk {
+		loaded, err := relfile.Import(ctx, s.client, relfile.File{Relationships: rels[start:min(start+importChunk, len(rels))]})
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("bulk import into the stock SpiceDB: %w", err)
+		}
+		n += loaded
+	}
+	if int(n) != len(rels) {
+		s.close()
+		return nil, fmt.Errorf("the stock SpiceDB loaded %d of %d relationships", n, len(rels))
+	}
+	cfg.logf("stock SpiceDB: bulk-imported %d relationships in %.1fs", n, time.Since(t0).Seconds())
+	if err := engine.Analyze(ctx, engine.EnginePostgres, uri); err != nil {
+		s.close()
+		return nil, err
+	}
+	head, err := s.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: "bench-load-token"},
+		Permission:  "view",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "bench"}},
+	})
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("reading the stock SpiceDB's revision after the load: %w", err)
+	}
+	s.loadToken = head.GetCheckedAt()
+	return s, nil
+}
+
+// waitReady waits until the server answers (it has no schema yet: a
+// NotFound from ReadSchema is an answer).
+func (s *stockSpiceDB) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := s.client.ReadSchema(cctx, &v1.ReadSchemaRequest{})
+		cancel()
+		if err == nil || strings.Contains(err.Error(), "No schema has been defined") || strings.Contains(err.Error(), "NotFound") {
+			return nil
+		}
+		select {
+		case exitErr := <-s.exited:
+			s.exited <- exitErr
+			return fmt.Errorf("the stock SpiceDB exited before answering (log %s): %v", s.log.Name(), exitErr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the stock SpiceDB did not answer within a minute (log %s): %w", s.log.Name(), err)
+		}
+	}
+}
+
+// cpuSeconds is the server process's user+system CPU time so far.
+func (s *stockSpiceDB) cpuSeconds() float64 {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return processCPUSeconds(s.cmd.Process.Pid)
+}
+
+// close stops the server (SIGTERM, then SIGKILL after 10 s).
+func (s *stockSpiceDB) close() {
+	if s.client != nil {
+		_ = s.client.Close()
+	}
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	if s.log != nil {
+		_ = s.log.Close()
+	}
+}
+
+func stockKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// processCPUSeconds reads utime+stime of a process from /proc (0 when it
+// cannot). Clock ticks are 100 a second on Linux.
+func processCPUSeconds(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	return parseStatCPU(string(raw))
+}
+
+// parseStatCPU takes utime and stime (fields 14 and 15) from a
+// /proc/PID/stat line; the command name (field 2) may hold spaces, so
+// fields are counted after its closing parenthesis.
+func parseStatCPU(stat string) float64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime is field 14, f[11].
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	if _, err := fmt.Sscan(f[11], &ut); err != nil {
+		return 0
+	}
+	if _, err := fmt.Sscan(f[12], &st); err != nil {
+		return 0
+	}
+	return (ut + st) / 100
+}
+
+// execOutput runs bin with args and returns what it printed.
+func execOutput(ctx context.Context, bin string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput() //nolint:gosec // the operator's binary
+	return string(out), err
+}
