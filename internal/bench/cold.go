@@ -25,7 +25,12 @@ import (
 //   - service: hostaccess's Service.Can, as the HTTP API and flows ask;
 //   - grpc:    hostaccess's SpiceDB gRPC API over loopback (CheckPermission);
 //   - spicedb: a stock `spicedb serve` (--compare-spicedb, default flags)
-//     on its own fresh database with the same relationships, over loopback.
+//     on its own fresh database with the same relationships, over loopback;
+//   - serve:   with --compare-serve, `hostaccess serve` as a process of its
+//     own on the bench's database, over loopback: hostaccess's gRPC API
+//     deployed as the stock server is, not sharing the bench's process
+//     (and its CPUs' scheduling) with the clients. It is asked pool A, cold
+//     for its own cache.
 //
 // Each round draws two fresh pools of questions, A and B, and asks A through
 // the service and B through hostaccess's gRPC API, and both through the stock
@@ -53,6 +58,7 @@ const (
 	pathService = "service"
 	pathGRPC    = "grpc"
 	pathStock   = "spicedb"
+	pathServe   = "serve"
 )
 
 // ColdSummary is the cold comparison's outcome, over all rounds.
@@ -66,6 +72,8 @@ type ColdSummary struct {
 	GRPCOverStock         float64    `json:"grpc_over_spicedb,omitempty"`
 	ServiceOverStockRange [2]float64 `json:"service_over_spicedb_range,omitzero"`
 	GRPCOverStockRange    [2]float64 `json:"grpc_over_spicedb_range,omitzero"`
+	ServeOverStock        float64    `json:"serve_over_spicedb,omitempty"`
+	ServeOverStockRange   [2]float64 `json:"serve_over_spicedb_range,omitzero"`
 	StockBinary           string     `json:"spicedb_binary,omitempty"`
 	StockVersion          string     `json:"spicedb_version,omitempty"`
 }
@@ -84,8 +92,12 @@ type ColdPath struct {
 	// less what its client side cost in the stock runs (same client code).
 	// Postgres's share is not in it.
 	ServerCPUms float64 `json:"server_cpu_ms_per_check,omitempty"`
-	clientCPU   float64
-	selfCPU     float64
+	// PostgresCPUms is the CPU per check of the Postgres backends of the
+	// path's database (Postgres on this machine only).
+	PostgresCPUms float64 `json:"postgres_cpu_ms_per_check,omitempty"`
+	clientCPU     float64
+	selfCPU       float64
+	pgCPU         float64
 }
 
 // productQuestions draws n product#manage questions not in seen (and adds
@@ -127,22 +139,28 @@ type coldStep struct {
 // coldOrder is round r's order of runs: A through the service and the
 // stock server, B through hostaccess's gRPC API and the stock server,
 // rotated by r. Without a stock server only the hostaccess runs remain.
-func coldOrder(r int, withStock bool) []coldStep {
+func coldOrder(r int, withStock, withServe bool) []coldStep {
 	steps := []coldStep{{pathService, 0}, {pathStock, 0}, {pathGRPC, 1}, {pathStock, 1}}
 	if !withStock {
 		steps = []coldStep{{pathService, 0}, {pathGRPC, 1}}
+	}
+	if withServe {
+		steps = append(steps, coldStep{pathServe, 0})
 	}
 	k := r % len(steps)
 	return append(steps[k:len(steps):len(steps)], steps[:k]...)
 }
 
-func (e *Env) checkOn(path string, stock *stockSpiceDB, q Question) func(context.Context) error {
+// checkOn asks q through path; remote is the process the stock or serve
+// path asks.
+func (e *Env) checkOn(path string, remote *stockSpiceDB, q Question) func(context.Context) error {
 	switch path {
 	case pathService:
 		return e.serviceCheck(q)
 	case pathGRPC:
 		return e.rawCheck(q)
 	}
+	stock := remote
 	consistency := &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: stock.loadToken}}
 	if e.cfg.Consistency == ConsistencyFull {
 		consistency = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
@@ -193,6 +211,18 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		sum.StockBinary = e.cfg.CompareSpiceDB
 		sum.StockVersion = binaryVersion(ctx, e.cfg.CompareSpiceDB)
 	}
+	var serveProc *stockSpiceDB
+	if e.cfg.CompareServe {
+		if e.cfg.DatastoreEngine != engine.EnginePostgres || e.cfg.Schema != "" {
+			return fmt.Errorf("--compare-serve runs hostaccess serve on the bench's postgres database with the embedded schema (not with --schema)")
+		}
+		var err error
+		serveProc, err = startServeProcess(ctx, e.cfg, e.loadToken)
+		if err != nil {
+			return err
+		}
+		defer serveProc.close()
+	}
 	e.report.Cold = sum
 
 	seen := map[string]bool{}
@@ -201,23 +231,32 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 	}
 	r := rand.New(rand.NewPCG(e.cfg.Seed+2, 11)) //nolint:gosec // reproducible question draws
 	byPath := map[string]*ColdPath{}
-	var svcRatios, grpcRatios []float64
+	var svcRatios, grpcRatios, serveRatios []float64
 	for round := range rounds {
 		pools := [][]Question{e.Provider.productQuestions(r, n, seen), e.Provider.productQuestions(r, n, seen)}
 		rates := map[coldStep]float64{}
-		for _, st := range coldOrder(round, stock != nil) {
+		for _, st := range coldOrder(round, stock != nil, serveProc != nil) {
 			qs := pools[st.pool]
-			self0, stock0 := processCPUSeconds(os.Getpid()), stock.cpuSecondsOrZero()
+			pgURI, remote := e.cfg.DatastoreURI, (*stockSpiceDB)(nil)
+			switch st.path {
+			case pathStock:
+				pgURI, remote = stock.uri, stock
+			case pathServe:
+				remote = serveProc
+			}
+			pg0 := postgresCPUSeconds(ctx, pgURI)
+			self0, stock0 := processCPUSeconds(os.Getpid()), remote.cpuSecondsOrZero()
 			s := measure(ctx, fmt.Sprintf("cold product#manage, round %d, pool %c", round+1, 'A'+st.pool), st.path, coldConcurrency, coldRunCap, len(qs),
-				func(ctx context.Context, i int) error { return e.checkOn(st.path, stock, qs[i])(ctx) })
-			self1, stock1 := processCPUSeconds(os.Getpid()), stock.cpuSecondsOrZero()
+				func(ctx context.Context, i int) error { return e.checkOn(st.path, remote, qs[i])(ctx) })
+			self1, stock1 := processCPUSeconds(os.Getpid()), remote.cpuSecondsOrZero()
+			pg1 := postgresCPUSeconds(ctx, pgURI)
 			if s.Errors > 0 {
 				e.add(s)
 				return fmt.Errorf("cold checks through %s: %d errors, %s", st.path, s.Errors, s.Note)
 			}
-			s.Note = fmt.Sprintf("bench process CPU %.2f ms/check", 1000*(self1-self0)/float64(max(1, s.Count)))
-			if st.path == pathStock {
-				s.Note += fmt.Sprintf(", spicedb process CPU %.2f ms/check", 1000*(stock1-stock0)/float64(max(1, s.Count)))
+			s.Note = fmt.Sprintf("bench process CPU %.2f ms/check, postgres %.2f", 1000*(self1-self0)/float64(max(1, s.Count)), 1000*(pg1-pg0)/float64(max(1, s.Count)))
+			if remote != nil {
+				s.Note += fmt.Sprintf(", server process CPU %.2f ms/check", 1000*(stock1-stock0)/float64(max(1, s.Count)))
 			}
 			e.add(s)
 			rates[st] = s.PerSecond
@@ -231,7 +270,8 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 			cp.P50ms = [2]float64{min(cp.P50ms[0], s.P50ms), max(cp.P50ms[1], s.P50ms)}
 			cp.P99ms = [2]float64{min(cp.P99ms[0], s.P99ms), max(cp.P99ms[1], s.P99ms)}
 			cp.selfCPU += self1 - self0
-			if st.path == pathStock {
+			cp.pgCPU += pg1 - pg0
+			if remote != nil {
 				cp.clientCPU += self1 - self0
 				cp.ServerCPUms += stock1 - stock0 // seconds until finished below
 			}
@@ -239,6 +279,9 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		if stock != nil {
 			svcRatios = append(svcRatios, rates[coldStep{pathService, 0}]/rates[coldStep{pathStock, 0}])
 			grpcRatios = append(grpcRatios, rates[coldStep{pathGRPC, 1}]/rates[coldStep{pathStock, 1}])
+			if serveProc != nil {
+				serveRatios = append(serveRatios, rates[coldStep{pathServe, 0}]/rates[coldStep{pathStock, 0}])
+			}
 		}
 	}
 	sum.Paths = finishColdPaths(byPath)
@@ -255,6 +298,10 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		sum.GRPCOverStock = perSecond(pathGRPC) / perSecond(pathStock)
 		sum.ServiceOverStockRange = [2]float64{slices.Min(svcRatios), slices.Max(svcRatios)}
 		sum.GRPCOverStockRange = [2]float64{slices.Min(grpcRatios), slices.Max(grpcRatios)}
+		if len(serveRatios) > 0 {
+			sum.ServeOverStock = perSecond(pathServe) / perSecond(pathStock)
+			sum.ServeOverStockRange = [2]float64{slices.Min(serveRatios), slices.Max(serveRatios)}
+		}
 	}
 	return nil
 }
@@ -268,15 +315,21 @@ func finishColdPaths(byPath map[string]*ColdPath) []ColdPath {
 		st.ServerCPUms = 1000 * st.ServerCPUms / float64(st.Count)
 	}
 	var out []ColdPath
-	for _, path := range []string{pathService, pathGRPC, pathStock} {
+	for _, path := range []string{pathService, pathGRPC, pathServe, pathStock} {
 		cp := byPath[path]
 		if cp == nil {
 			continue
 		}
+		if path == pathServe && cp.Count > 0 {
+			cp.ServerCPUms = 1000 * cp.ServerCPUms / float64(cp.Count)
+		}
 		if cp.Seconds > 0 {
 			cp.PerSecond = float64(cp.Count) / cp.Seconds
 		}
-		if path != pathStock && clientPerCheck > 0 && cp.Count > 0 {
+		if cp.Count > 0 {
+			cp.PostgresCPUms = 1000 * cp.pgCPU / float64(cp.Count)
+		}
+		if (path == pathService || path == pathGRPC) && clientPerCheck > 0 && cp.Count > 0 {
 			cp.ServerCPUms = 1000 * (cp.selfCPU/float64(cp.Count) - clientPerCheck)
 		}
 		out = append(out, *cp)
@@ -312,20 +365,24 @@ func (c *ColdSummary) write(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PATH\tCOUNT\tCHECKS_PER_S\tP50_MS\tP99_MS\tSERVER_CPU_MS_PER_CHECK")
+	fmt.Fprintln(tw, "PATH\tCOUNT\tCHECKS_PER_S\tP50_MS\tP99_MS\tSERVER_CPU_MS_PER_CHECK\tPOSTGRES_CPU_MS_PER_CHECK")
 	for _, p := range c.Paths {
 		cpu := "-"
 		if p.ServerCPUms > 0 {
 			cpu = fmt.Sprintf("%.2f", p.ServerCPUms)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f-%.2f\t%.2f-%.2f\t%s\n", p.Path, p.Count, p.PerSecond, p.P50ms[0], p.P50ms[1], p.P99ms[0], p.P99ms[1], cpu)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f-%.2f\t%.2f-%.2f\t%s\t%.2f\n", p.Path, p.Count, p.PerSecond, p.P50ms[0], p.P50ms[1], p.P99ms[0], p.P99ms[1], cpu, p.PostgresCPUms)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if c.StockBinary != "" {
-		fmt.Fprintf(w, "same questions: service / spicedb %.2f (rounds %.2f-%.2f), grpc / spicedb %.2f (rounds %.2f-%.2f)\n",
+		fmt.Fprintf(w, "same questions: service / spicedb %.2f (rounds %.2f-%.2f), grpc / spicedb %.2f (rounds %.2f-%.2f)",
 			c.ServiceOverStock, c.ServiceOverStockRange[0], c.ServiceOverStockRange[1], c.GRPCOverStock, c.GRPCOverStockRange[0], c.GRPCOverStockRange[1])
+		if c.ServeOverStock > 0 {
+			fmt.Fprintf(w, ", serve / spicedb %.2f (rounds %.2f-%.2f)", c.ServeOverStock, c.ServeOverStockRange[0], c.ServeOverStockRange[1])
+		}
+		fmt.Fprintln(w)
 	}
 	_, err := fmt.Fprintln(w)
 	return err

@@ -11,18 +11,20 @@ import (
 
 func TestColdOrderPairsEveryPoolWithTheStockServer(t *testing.T) {
 	for r := range 8 {
-		order := coldOrder(r, true)
+		order := coldOrder(r, true, false)
 		require.Len(t, order, 4)
 		// Each hostaccess path once, the stock server once on each pool.
 		require.ElementsMatch(t, []coldStep{{pathService, 0}, {pathStock, 0}, {pathGRPC, 1}, {pathStock, 1}}, order)
 	}
-	require.NotEqual(t, coldOrder(0, true)[0], coldOrder(1, true)[0], "rounds rotate their order")
-	require.Equal(t, []coldStep{{pathService, 0}, {pathGRPC, 1}}, coldOrder(0, false))
-	require.Equal(t, []coldStep{{pathGRPC, 1}, {pathService, 0}}, coldOrder(1, false))
+	require.NotEqual(t, coldOrder(0, true, false)[0], coldOrder(1, true, false)[0], "rounds rotate their order")
+	require.Equal(t, []coldStep{{pathService, 0}, {pathGRPC, 1}}, coldOrder(0, false, false))
+	require.Equal(t, []coldStep{{pathGRPC, 1}, {pathService, 0}}, coldOrder(1, false, false))
+	require.Contains(t, coldOrder(2, true, true), coldStep{pathServe, 0})
+	require.Len(t, coldOrder(2, true, true), 5)
 	// The base slice is not shared between calls.
-	a := coldOrder(1, true)
+	a := coldOrder(1, true, false)
 	a[0] = coldStep{"x", 9}
-	require.NotContains(t, coldOrder(1, true), coldStep{"x", 9})
+	require.NotContains(t, coldOrder(1, true, false), coldStep{"x", 9})
 }
 
 func TestProductQuestionsAreFreshAndJudged(t *testing.T) {

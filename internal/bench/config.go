@@ -36,6 +36,9 @@ type Config struct {
 	// (empty: hostaccess's database name with _spicedb, created if absent).
 	CompareSpiceDB    string
 	CompareSpiceDBURI string
+	// CompareServe adds `hostaccess serve` as a process of its own on the
+	// bench's database to the cold comparison.
+	CompareServe bool
 	// ColdRounds and ColdQuestions shape the cold comparison: rounds, and
 	// fresh questions per run (defaults 3 and 2,500).
 	ColdRounds, ColdQuestions int

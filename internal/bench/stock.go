@@ -115,49 +115,23 @@ func startStockSpiceDB(ctx context.Context, cfg Config, schemaText string, rels 
 	if err != nil {
 		return nil, err
 	}
-	s := &stockSpiceDB{log: logFile, uri: uri}
 	cfg.logf("stock SpiceDB %s: log %s, database %s", cfg.CompareSpiceDB, logFile.Name(), redact(uri))
-
 	migrate := exec.CommandContext(ctx, cfg.CompareSpiceDB, "datastore", "migrate", "head", "--datastore-engine", engine.EnginePostgres, "--datastore-conn-uri", uri, "--skip-release-check") //nolint:gosec // the operator's binary
 	migrate.Stdout, migrate.Stderr = logFile, logFile
 	if err := migrate.Run(); err != nil {
-		s.close()
+		_ = logFile.Close()
 		return nil, fmt.Errorf("spicedb datastore migrate head (log %s): %w", logFile.Name(), err)
 	}
-
-	grpcAddr, err := freeAddr()
+	grpcAddr, metricsAddr, key, err := listenArgs()
 	if err != nil {
-		s.close()
+		_ = logFile.Close()
 		return nil, err
 	}
-	metricsAddr, err := freeAddr()
+	s, err := launch(ctx, logFile, cfg.CompareSpiceDB, stockServeArgs(uri, key, grpcAddr, metricsAddr), key, grpcAddr)
 	if err != nil {
-		s.close()
 		return nil, err
 	}
-	key, err := stockKey()
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	s.cmd = exec.Command(cfg.CompareSpiceDB, stockServeArgs(uri, key, grpcAddr, metricsAddr)...) //nolint:gosec // the operator's binary
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		s.close()
-		return nil, fmt.Errorf("starting %s: %w", cfg.CompareSpiceDB, err)
-	}
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- s.cmd.Wait() }()
-
-	s.client, err = authzed.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key))
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	if err := s.waitReady(ctx); err != nil {
-		s.close()
-		return nil, err
-	}
+	s.uri = uri
 	if _, err := s.client.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schemaText}); err != nil {
 		s.close()
 		return nil, fmt.Errorf("writing the schema to the stock SpiceDB: %w", err)
@@ -192,6 +166,76 @@ func startStockSpiceDB(ctx context.Context, cfg Config, schemaText string, rels 
 		return nil, fmt.Errorf("reading the stock SpiceDB's revision after the load: %w", err)
 	}
 	s.loadToken = head.GetCheckedAt()
+	return s, nil
+}
+
+// listenArgs picks two free loopback addresses and a random key.
+func listenArgs() (grpcAddr, otherAddr, key string, err error) {
+	if grpcAddr, err = freeAddr(); err != nil {
+		return "", "", "", err
+	}
+	if otherAddr, err = freeAddr(); err != nil {
+		return "", "", "", err
+	}
+	key, err = stockKey()
+	return grpcAddr, otherAddr, key, err
+}
+
+// launch starts bin with args, logging to logFile, and waits until its
+// gRPC API at grpcAddr answers.
+func launch(ctx context.Context, logFile *os.File, bin string, args []string, key, grpcAddr string) (*stockSpiceDB, error) {
+	s := &stockSpiceDB{log: logFile}
+	s.cmd = exec.Command(bin, args...) //nolint:gosec // the operator's binary, or this one
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// Stopped with the bench even when the bench is killed.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := s.cmd.Start(); err != nil {
+		s.close()
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+	var err error
+	s.client, err = authzed.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key))
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// startServeProcess starts `hostaccess serve` (this binary) as a separate
+// process on the bench's loaded database, as a deployment runs it, so that
+// its gRPC API is measured with a process of its own, as the stock
+// SpiceDB's is, rather than sharing this one's CPUs with the bench's
+// clients.
+func startServeProcess(ctx context.Context, cfg Config, loadToken *v1.ZedToken) (*stockSpiceDB, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.CreateTemp("", "bench-hostaccess-serve-*.log")
+	if err != nil {
+		return nil, err
+	}
+	grpcAddr, httpAddr, key, err := listenArgs()
+	if err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	args := []string{"serve", "--skip-migrations", "--log-format", "json", "--log-level", "warn",
+		"--datastore-engine", cfg.DatastoreEngine, "--datastore-conn-uri", cfg.DatastoreURI,
+		"--grpc-addr", grpcAddr, "--grpc-preshared-key", key, "--http-addr", httpAddr}
+	cfg.logf("hostaccess serve (a process of its own): log %s", logFile.Name())
+	s, err := launch(ctx, logFile, self, args, key, grpcAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.uri, s.loadToken = cfg.DatastoreURI, loadToken
 	return s, nil
 }
 
@@ -286,6 +330,31 @@ func parseStatCPU(stat string) float64 {
 		return 0
 	}
 	return (ut + st) / 100
+}
+
+// postgresCPUSeconds is the CPU time so far of the Postgres backends
+// connected to uri's database, read from /proc: meaningful only with
+// Postgres on this machine (0 otherwise). Pools keep their connections
+// open, so the same backends serve a whole run.
+func postgresCPUSeconds(ctx context.Context, uri string) float64 {
+	conn, err := pgx.Connect(ctx, uri)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			total += processCPUSeconds(pid)
+		}
+	}
+	rows.Close()
+	return total
 }
 
 // execOutput runs bin with args and returns what it printed.

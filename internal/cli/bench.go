@@ -56,6 +56,12 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 			if !quiet {
 				cfg.Log = streams.Err
 			}
+			// The engine runs in this process: with serve's collector
+			// settings (gc.go), so the figures are serve's.
+			gcPercent, memLimit := applyServeGC()
+			if cfg.Log != nil {
+				fmt.Fprintf(cfg.Log, "bench: GOGC=%s GOMEMLIMIT=%d (as serve)\n", gcPercent, memLimit)
+			}
 			if schemaFile != "" {
 				text, err := os.ReadFile(schemaFile)
 				if err != nil {
@@ -99,6 +105,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks), cold (first-ask product checks, with --compare-spicedb beside a stock SpiceDB)")
 	f.StringVar(&cfg.CompareSpiceDB, "compare-spicedb", "", "with --only cold: a stock spicedb binary (go build -o spicedb github.com/authzed/spicedb/cmd/spicedb) to load the same data into and ask the same questions")
 	f.StringVar(&cfg.CompareSpiceDBURI, "compare-spicedb-conn-uri", "", "the stock SpiceDB's fresh, EMPTY postgres database (default: the bench database's name with _spicedb, created if absent)")
+	f.BoolVar(&cfg.CompareServe, "compare-serve", false, "with --only cold: also ask hostaccess serve, started as a process of its own on the bench's database")
 	f.IntVar(&cfg.ColdRounds, "cold-rounds", 3, "with --only cold: interleaved rounds")
 	f.IntVar(&cfg.ColdQuestions, "cold-questions", 2500, "with --only cold: fresh questions per run (each path answers all of them)")
 	f.StringVar(&schemaFile, "schema", "", "a schema file to serve instead of the embedded one (to compare schema shapes; answers are still judged by the model)")
