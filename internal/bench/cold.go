@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -98,6 +99,10 @@ type ColdPath struct {
 	clientCPU     float64
 	selfCPU       float64
 	pgCPU         float64
+	pgTx          int64
+	// PostgresTxPerCheck is the transactions (queries) committed in the
+	// path's database per check.
+	PostgresTxPerCheck float64 `json:"postgres_transactions_per_check,omitempty"`
 }
 
 // productQuestions draws n product#manage questions not in seen (and adds
@@ -198,10 +203,7 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		if e.cfg.DatastoreEngine != engine.EnginePostgres {
 			return fmt.Errorf("--compare-spicedb runs the stock SpiceDB on postgres: use --datastore-engine postgres")
 		}
-		schemaText := e.cfg.Schema
-		if schemaText == "" {
-			schemaText = schema.Hosting
-		}
+		schemaText := cmp.Or(e.cfg.StockSchema, e.cfg.Schema, schema.Hosting)
 		var err error
 		stock, err = startStockSpiceDB(ctx, e.cfg, schemaText, e.Provider.Relationships())
 		if err != nil {
@@ -244,17 +246,18 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 			case pathServe:
 				remote = serveProc
 			}
-			pg0 := postgresCPUSeconds(ctx, pgURI)
+			pg0, tx0 := postgresUsage(ctx, pgURI)
 			self0, stock0 := processCPUSeconds(os.Getpid()), remote.cpuSecondsOrZero()
 			s := measure(ctx, fmt.Sprintf("cold product#manage, round %d, pool %c", round+1, 'A'+st.pool), st.path, coldConcurrency, coldRunCap, len(qs),
 				func(ctx context.Context, i int) error { return e.checkOn(st.path, remote, qs[i])(ctx) })
 			self1, stock1 := processCPUSeconds(os.Getpid()), remote.cpuSecondsOrZero()
-			pg1 := postgresCPUSeconds(ctx, pgURI)
+			time.Sleep(1100 * time.Millisecond) // backends flush their statistics at most once a second
+			pg1, tx1 := postgresUsage(ctx, pgURI)
 			if s.Errors > 0 {
 				e.add(s)
 				return fmt.Errorf("cold checks through %s: %d errors, %s", st.path, s.Errors, s.Note)
 			}
-			s.Note = fmt.Sprintf("bench process CPU %.2f ms/check, postgres %.2f", 1000*(self1-self0)/float64(max(1, s.Count)), 1000*(pg1-pg0)/float64(max(1, s.Count)))
+			s.Note = fmt.Sprintf("bench process CPU %.2f ms/check, postgres %.2f ms and %.1f transactions a check", 1000*(self1-self0)/float64(max(1, s.Count)), 1000*(pg1-pg0)/float64(max(1, s.Count)), float64(tx1-tx0)/float64(max(1, s.Count)))
 			if remote != nil {
 				s.Note += fmt.Sprintf(", server process CPU %.2f ms/check", 1000*(stock1-stock0)/float64(max(1, s.Count)))
 			}
@@ -271,6 +274,7 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 			cp.P99ms = [2]float64{min(cp.P99ms[0], s.P99ms), max(cp.P99ms[1], s.P99ms)}
 			cp.selfCPU += self1 - self0
 			cp.pgCPU += pg1 - pg0
+			cp.pgTx += tx1 - tx0
 			if remote != nil {
 				cp.clientCPU += self1 - self0
 				cp.ServerCPUms += stock1 - stock0 // seconds until finished below
@@ -328,6 +332,7 @@ func finishColdPaths(byPath map[string]*ColdPath) []ColdPath {
 		}
 		if cp.Count > 0 {
 			cp.PostgresCPUms = 1000 * cp.pgCPU / float64(cp.Count)
+			cp.PostgresTxPerCheck = float64(cp.pgTx) / float64(cp.Count)
 		}
 		if (path == pathService || path == pathGRPC) && clientPerCheck > 0 && cp.Count > 0 {
 			cp.ServerCPUms = 1000 * (cp.selfCPU/float64(cp.Count) - clientPerCheck)
@@ -365,13 +370,13 @@ func (c *ColdSummary) write(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PATH\tCOUNT\tCHECKS_PER_S\tP50_MS\tP99_MS\tSERVER_CPU_MS_PER_CHECK\tPOSTGRES_CPU_MS_PER_CHECK")
+	fmt.Fprintln(tw, "PATH\tCOUNT\tCHECKS_PER_S\tP50_MS\tP99_MS\tSERVER_CPU_MS_PER_CHECK\tPOSTGRES_CPU_MS_PER_CHECK\tPOSTGRES_TX_PER_CHECK")
 	for _, p := range c.Paths {
 		cpu := "-"
 		if p.ServerCPUms > 0 {
 			cpu = fmt.Sprintf("%.2f", p.ServerCPUms)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f-%.2f\t%.2f-%.2f\t%s\t%.2f\n", p.Path, p.Count, p.PerSecond, p.P50ms[0], p.P50ms[1], p.P99ms[0], p.P99ms[1], cpu, p.PostgresCPUms)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f-%.2f\t%.2f-%.2f\t%s\t%.2f\t%.1f\n", p.Path, p.Count, p.PerSecond, p.P50ms[0], p.P50ms[1], p.P99ms[0], p.P99ms[1], cpu, p.PostgresCPUms, p.PostgresTxPerCheck)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

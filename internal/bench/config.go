@@ -36,6 +36,9 @@ type Config struct {
 	// (empty: hostaccess's database name with _spicedb, created if absent).
 	CompareSpiceDB    string
 	CompareSpiceDBURI string
+	// StockSchema, when set, is the stock SpiceDB's schema instead of the
+	// one hostaccess serves (to compare with a schema as it was).
+	StockSchema string
 	// CompareServe adds `hostaccess serve` as a process of its own on the
 	// bench's database to the cold comparison.
 	CompareServe bool

@@ -332,29 +332,33 @@ func parseStatCPU(stat string) float64 {
 	return (ut + st) / 100
 }
 
-// postgresCPUSeconds is the CPU time so far of the Postgres backends
-// connected to uri's database, read from /proc: meaningful only with
-// Postgres on this machine (0 otherwise). Pools keep their connections
-// open, so the same backends serve a whole run.
-func postgresCPUSeconds(ctx context.Context, uri string) float64 {
+// postgresUsage is the CPU time so far of the Postgres backends connected
+// to uri's database, read from /proc (meaningful only with Postgres on this
+// machine; 0 otherwise; pools keep their connections open, so the same
+// backends serve a whole run), and the transactions committed in it
+// (pg_stat_database: SpiceDB's reads each run as one, so their count is the
+// queries a check costs).
+func postgresUsage(ctx context.Context, uri string) (cpuSeconds float64, commits int64) {
 	conn, err := pgx.Connect(ctx, uri)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	// Statistics are flushed at most once a second by each backend.
+	_, _ = conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
+	_ = conn.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&commits)
 	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
 	if err != nil {
-		return 0
+		return 0, commits
 	}
-	var total float64
 	for rows.Next() {
 		var pid int
 		if rows.Scan(&pid) == nil {
-			total += processCPUSeconds(pid)
+			cpuSeconds += processCPUSeconds(pid)
 		}
 	}
 	rows.Close()
-	return total
+	return cpuSeconds, commits
 }
 
 // execOutput runs bin with args and returns what it printed.

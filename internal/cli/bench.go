@@ -17,7 +17,7 @@ func newBenchCommand(streams Streams) *cobra.Command {
 	var cfg bench.Config
 	var output string
 	var quiet bool
-	var cpuProfile, heapProfile, schemaFile string
+	var cpuProfile, heapProfile, schemaFile, stockSchemaFile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Generate a provider, load it, measure checks, lookups and flows, verify the answers",
@@ -69,6 +69,13 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 				}
 				cfg.Schema = string(text)
 			}
+			if stockSchemaFile != "" {
+				text, err := os.ReadFile(stockSchemaFile)
+				if err != nil {
+					return fmt.Errorf("--compare-spicedb-schema: %w", err)
+				}
+				cfg.StockSchema = string(text)
+			}
 			closeProfiles, err := openProfiles(&cfg, cpuProfile, heapProfile)
 			if err != nil {
 				return err
@@ -105,6 +112,7 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks), cold (first-ask product checks, with --compare-spicedb beside a stock SpiceDB)")
 	f.StringVar(&cfg.CompareSpiceDB, "compare-spicedb", "", "with --only cold: a stock spicedb binary (go build -o spicedb github.com/authzed/spicedb/cmd/spicedb) to load the same data into and ask the same questions")
 	f.StringVar(&cfg.CompareSpiceDBURI, "compare-spicedb-conn-uri", "", "the stock SpiceDB's fresh, EMPTY postgres database (default: the bench database's name with _spicedb, created if absent)")
+	f.StringVar(&stockSchemaFile, "compare-spicedb-schema", "", "with --compare-spicedb: the stock SpiceDB's schema file (default: the one hostaccess serves)")
 	f.BoolVar(&cfg.CompareServe, "compare-serve", false, "with --only cold: also ask hostaccess serve, started as a process of its own on the bench's database")
 	f.IntVar(&cfg.ColdRounds, "cold-rounds", 3, "with --only cold: interleaved rounds")
 	f.IntVar(&cfg.ColdQuestions, "cold-questions", 2500, "with --only cold: fresh questions per run (each path answers all of them)")
