@@ -158,22 +158,21 @@ func coldOrder(r int, withStock, withServe bool) []coldStep {
 
 // checkOn asks q through path; remote is the process the stock or serve
 // path asks.
-func (e *Env) checkOn(path string, remote *stockSpiceDB, q Question) func(context.Context) error {
+func (e *Env) checkOn(path string, remote *serverProcess, q Question) func(context.Context) error {
 	switch path {
 	case pathService:
 		return e.serviceCheck(q)
 	case pathGRPC:
 		return e.rawCheck(q)
 	}
-	stock := remote
-	consistency := &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: stock.loadToken}}
+	consistency := &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: remote.loadToken}}
 	if e.cfg.Consistency == ConsistencyFull {
 		consistency = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 	}
 	return func(ctx context.Context) error {
 		typ, id, _ := strings.Cut(q.Resource, ":")
 		styp, sid, _ := strings.Cut(q.Subject, ":")
-		resp, err := stock.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		resp, err := remote.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
 			Consistency: consistency,
 			Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
 			Permission:  q.Permission,
@@ -197,7 +196,7 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 	if n <= 0 {
 		n = defaultColdQuestions
 	}
-	var stock *stockSpiceDB
+	var stock *serverProcess
 	sum := &ColdSummary{Rounds: rounds, Questions: n}
 	if e.cfg.CompareSpiceDB != "" {
 		if e.cfg.DatastoreEngine != engine.EnginePostgres {
@@ -213,7 +212,7 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		sum.StockBinary = e.cfg.CompareSpiceDB
 		sum.StockVersion = binaryVersion(ctx, e.cfg.CompareSpiceDB)
 	}
-	var serveProc *stockSpiceDB
+	var serveProc *serverProcess
 	if e.cfg.CompareServe {
 		if e.cfg.DatastoreEngine != engine.EnginePostgres || e.cfg.Schema != "" {
 			return fmt.Errorf("--compare-serve runs hostaccess serve on the bench's postgres database with the embedded schema (not with --schema)")
@@ -239,7 +238,7 @@ func (e *Env) coldWorkloads(ctx context.Context, sample []Question) error {
 		rates := map[coldStep]float64{}
 		for _, st := range coldOrder(round, stock != nil, serveProc != nil) {
 			qs := pools[st.pool]
-			pgURI, remote := e.cfg.DatastoreURI, (*stockSpiceDB)(nil)
+			pgURI, remote := e.cfg.DatastoreURI, (*serverProcess)(nil)
 			switch st.path {
 			case pathStock:
 				pgURI, remote = stock.uri, stock
@@ -342,7 +341,7 @@ func finishColdPaths(byPath map[string]*ColdPath) []ColdPath {
 	return out
 }
 
-func (s *stockSpiceDB) cpuSecondsOrZero() float64 {
+func (s *serverProcess) cpuSecondsOrZero() float64 {
 	if s == nil {
 		return 0
 	}

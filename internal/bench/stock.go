@@ -24,11 +24,12 @@ import (
 	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
-// stockSpiceDB is a stock `spicedb serve` (a binary built from the module
-// cache, default flags) on its own fresh Postgres database, loaded with the
-// same generated relationships through its gRPC API: the comparison the
-// cold workload measures hostaccess against.
-type stockSpiceDB struct {
+// serverProcess is a server the cold workload asks over loopback gRPC in a
+// process of its own: a stock `spicedb serve` (a binary built from the
+// module cache, default flags) on its own fresh Postgres database, loaded
+// with the same generated relationships through its gRPC API; or
+// `hostaccess serve` on the bench's database.
+type serverProcess struct {
 	cmd       *exec.Cmd
 	exited    chan error
 	client    *authzed.Client
@@ -96,7 +97,7 @@ func createDatabase(ctx context.Context, uri string) error {
 // the schema and bulk-imports rels (in the same chunks as hostaccess's
 // load), then ANALYZEs its tables, as hostaccess's load does, so that both
 // plan on fresh statistics.
-func startStockSpiceDB(ctx context.Context, cfg Config, schemaText string, rels []*v1.Relationship) (*stockSpiceDB, error) {
+func startStockSpiceDB(ctx context.Context, cfg Config, schemaText string, rels []*v1.Relationship) (*serverProcess, error) {
 	uri := cfg.CompareSpiceDBURI
 	if uri == "" {
 		derived, err := stockDatabaseURI(cfg.DatastoreURI)
@@ -183,8 +184,8 @@ func listenArgs() (grpcAddr, otherAddr, key string, err error) {
 
 // launch starts bin with args, logging to logFile, and waits until its
 // gRPC API at grpcAddr answers.
-func launch(ctx context.Context, logFile *os.File, bin string, args []string, key, grpcAddr string) (*stockSpiceDB, error) {
-	s := &stockSpiceDB{log: logFile}
+func launch(ctx context.Context, logFile *os.File, bin string, args []string, key, grpcAddr string) (*serverProcess, error) {
+	s := &serverProcess{log: logFile}
 	s.cmd = exec.Command(bin, args...) //nolint:gosec // the operator's binary, or this one
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Stopped with the bench even when the bench is killed.
@@ -213,7 +214,7 @@ func launch(ctx context.Context, logFile *os.File, bin string, args []string, ke
 // its gRPC API is measured with a process of its own, as the stock
 // SpiceDB's is, rather than sharing this one's CPUs with the bench's
 // clients.
-func startServeProcess(ctx context.Context, cfg Config, loadToken *v1.ZedToken) (*stockSpiceDB, error) {
+func startServeProcess(ctx context.Context, cfg Config, loadToken *v1.ZedToken) (*serverProcess, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -241,7 +242,7 @@ func startServeProcess(ctx context.Context, cfg Config, loadToken *v1.ZedToken) 
 
 // waitReady waits until the server answers (it has no schema yet: a
 // NotFound from ReadSchema is an answer).
-func (s *stockSpiceDB) waitReady(ctx context.Context) error {
+func (s *serverProcess) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -265,7 +266,7 @@ func (s *stockSpiceDB) waitReady(ctx context.Context) error {
 }
 
 // cpuSeconds is the server process's user+system CPU time so far.
-func (s *stockSpiceDB) cpuSeconds() float64 {
+func (s *serverProcess) cpuSeconds() float64 {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return 0
 	}
@@ -273,7 +274,7 @@ func (s *stockSpiceDB) cpuSeconds() float64 {
 }
 
 // close stops the server (SIGTERM, then SIGKILL after 10 s).
-func (s *stockSpiceDB) close() {
+func (s *serverProcess) close() {
 	if s.client != nil {
 		_ = s.client.Close()
 	}
