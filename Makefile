@@ -17,7 +17,7 @@ LOCAL_PG_URI   := postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 PG_SKIP_NOTICE := NOTE: HOSTACCESS_TEST_POSTGRES_URI is not set, so tests that need Postgres are SKIPPED (make test-integration runs them).
 
 .DEFAULT_GOAL := help
-.PHONY: help build run spicedb test test-integration fuzz fuzz-go vulncheck bench bench-go bench-profile lint vet example openapi openapi-lint fmt tidy clean
+.PHONY: help build run spicedb test test-integration fuzz fuzz-go vulncheck bench bench-cold bench-go bench-profile lint vet example openapi openapi-lint fmt tidy clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,11 @@ vulncheck: ## govulncheck against a local copy of the Go vulnerability database 
 
 bench: build ## A short bench run on the memory datastore (see docs/benchmarks.md for full runs)
 	./$(BIN) bench --accounts 2000 --seed 1 --duration 1s --verify 300
+
+bench-cold: build ## Cold product checks beside a stock spicedb serve built from go.mod (docs/bench-cold.md); COLD_DB=postgres://.../a fresh empty database
+	@test -n "$(COLD_DB)" || { echo "set COLD_DB to a fresh, empty postgres database (its _spicedb twin is created for the stock server)"; exit 2; }
+	go build -o bin/spicedb github.com/authzed/spicedb/cmd/spicedb
+	./$(BIN) bench --accounts 10000 --only cold --compare-spicedb bin/spicedb --compare-serve --datastore-engine postgres --datastore-conn-uri $(COLD_DB)
 
 bench-go: ## The Go benchmarks of the check path, of an audit explanation and of reading a freshness token
 	go test -run '^$$' -bench . -benchmem ./pkg/hostaccess/ ./pkg/freshness/

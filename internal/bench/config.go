@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/hostaccess/hostaccess/pkg/engine"
 )
 
 // Config configures a run.
@@ -36,6 +38,27 @@ type Config struct {
 	// WarmQuestions is how many distinct questions the warm set cycles
 	// (OnlyWarm; 4,000 when 0).
 	WarmQuestions int
+	// CompareSpiceDB, with Only OnlyCold, is a stock spicedb binary to
+	// compare with (cold.go); CompareSpiceDBURI its fresh, empty database
+	// (empty: hostaccess's database name with _spicedb, created if absent).
+	CompareSpiceDB    string
+	CompareSpiceDBURI string
+	// StockSchema, when set, is the stock SpiceDB's schema instead of the
+	// one hostaccess serves (to compare with a schema as it was).
+	StockSchema string
+	// CompareServe adds `hostaccess serve` as a process of its own on the
+	// bench's database to the cold comparison.
+	CompareServe bool
+	// ColdRounds and ColdQuestions shape the cold comparison: rounds, and
+	// fresh questions per run (defaults 3 and 2,500).
+	ColdRounds, ColdQuestions int
+	// Tuning and the pool sizes set the embedded SpiceDB as engine.Config
+	// does (SpiceDB's defaults when zero), to A/B them.
+	Tuning                            engine.Tuning
+	ReadPoolMaxOpen, WritePoolMaxOpen int
+	// Schema replaces the embedded schema for both hostaccess and the stock
+	// SpiceDB (to A/B a schema shape; the model judges the answers as usual).
+	Schema string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 	// CPUProfile, when set, receives a CPU profile of the workloads (not of

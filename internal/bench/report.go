@@ -71,6 +71,8 @@ type Report struct {
 	// that did not reflect it (page loads under changes): must be 0.
 	StaleAfterChanges  int `json:"stale_answers_after_changes"`
 	JudgedAfterChanges int `json:"answers_judged_after_changes"`
+	// Cold is the cold comparison (--only cold, cold.go).
+	Cold *ColdSummary `json:"cold,omitempty"`
 }
 
 // WriteTable prints the report for people.
@@ -102,6 +104,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	if r.Cold != nil {
+		if err := r.Cold.write(w); err != nil {
+			return err
+		}
+	}
 	for _, inv := range r.Invariants {
 		fmt.Fprintf(w, "invariant: %s\n", inv)
 	}

@@ -96,9 +96,12 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		cfg.DatastoreEngine = engine.EngineMemory
 	}
 	switch cfg.Only {
-	case "", OnlyConditions, OnlyWarm, OnlyFlows:
+	case "", OnlyConditions, OnlyWarm, OnlyFlows, OnlyCold:
 	default:
-		return nil, fmt.Errorf("unknown --only %q: use %s, %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyWarm, OnlyFlows)
+		return nil, fmt.Errorf("unknown --only %q: use %s, %s, %s or %s, or leave it out for every workload", cfg.Only, OnlyConditions, OnlyWarm, OnlyFlows, OnlyCold)
+	}
+	if cfg.CompareSpiceDB != "" && cfg.Only != OnlyCold {
+		return nil, fmt.Errorf("--compare-spicedb is for --only %s", OnlyCold)
 	}
 	switch cfg.Consistency {
 	case "":
@@ -148,11 +151,13 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 			GRPCAddr: addr, InsecureNoAuth: true, DisableDatastoreMetrics: true,
 			RevisionQuantization: cfg.RevisionQuantization, DispatchCacheMaxCost: cfg.DispatchCacheMaxCost,
 			WatchInterval: 100 * time.Millisecond,
+			Tuning:        cfg.Tuning, ReadPoolMaxOpen: cfg.ReadPoolMaxOpen, WritePoolMaxOpen: cfg.WritePoolMaxOpen,
 		},
+		Schema:            cfg.Schema,
 		Consistency:       consistency,
 		FreshnessUnpinned: cfg.Unpinned,
-		FollowWait:      30 * time.Second,
-		RecoverInterval: -1, // nothing is interrupted in a bench
+		FollowWait:        30 * time.Second,
+		RecoverInterval:   -1, // nothing is interrupted in a bench
 		Prepare: func(ctx context.Context, s *stack.Server) error {
 			return env.load(ctx, s, rels)
 		},

@@ -89,6 +89,8 @@ func (e *Env) workloads(ctx context.Context) error {
 		return e.warmWorkloads(ctx)
 	case OnlyFlows:
 		return e.flowWorkloads(ctx)
+	case OnlyCold:
+		return e.coldWorkloads(ctx, sample)
 	}
 
 	// Single checks. Cold: each question asked for the first time, from four

@@ -18,7 +18,7 @@ func newBenchCommand(streams Streams) *cobra.Command {
 	var output string
 	var quiet bool
 	pin := true
-	var cpuProfile, heapProfile string
+	var cpuProfile, heapProfile, schemaFile, stockSchemaFile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Generate a provider, load it, measure checks, lookups and flows, verify the answers",
@@ -59,6 +59,26 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 				cfg.Log = streams.Err
 			}
 			cfg.Unpinned = !pin
+			// The engine runs in this process: with serve's collector
+			// settings (gc.go), so the figures are serve's.
+			gcPercent, memLimit := applyServeGC()
+			if cfg.Log != nil {
+				fmt.Fprintf(cfg.Log, "bench: GOGC=%s GOMEMLIMIT=%d (as serve)\n", gcPercent, memLimit)
+			}
+			if schemaFile != "" {
+				text, err := os.ReadFile(schemaFile)
+				if err != nil {
+					return fmt.Errorf("--schema: %w", err)
+				}
+				cfg.Schema = string(text)
+			}
+			if stockSchemaFile != "" {
+				text, err := os.ReadFile(stockSchemaFile)
+				if err != nil {
+					return fmt.Errorf("--compare-spicedb-schema: %w", err)
+				}
+				cfg.StockSchema = string(text)
+			}
 			closeProfiles, err := openProfiles(&cfg, cpuProfile, heapProfile)
 			if err != nil {
 				return err
@@ -92,10 +112,22 @@ with --consistency tokens the server needs track_commit_timestamp = on.`,
 	f.DurationVar(&cfg.Duration, "duration", 3*time.Second, "how long each workload runs at most")
 	f.IntVar(&cfg.Verify, "verify", 500, "sampled questions verified up front against the generated data")
 	f.BoolVar(&cfg.SkipFlows, "skip-flows", false, "leave out the write flows (and the page loads under changes)")
-	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks), warm (product checks cycling at 16 clients, service and gRPC, while other accounts change) or flows (the write flows, one client then 16)")
+	f.StringVar(&cfg.Only, "only", "", "run only this workload set after the verification sample: conditions (tokens and caveated checks), warm (product checks cycling at 16 clients, service and gRPC, while other accounts change), flows (the write flows, one client then 16) or cold (first-ask product checks, with --compare-spicedb beside a stock SpiceDB)")
+	f.StringVar(&cfg.CompareSpiceDB, "compare-spicedb", "", "with --only cold: a stock spicedb binary (go build -o spicedb github.com/authzed/spicedb/cmd/spicedb) to load the same data into and ask the same questions")
+	f.StringVar(&cfg.CompareSpiceDBURI, "compare-spicedb-conn-uri", "", "the stock SpiceDB's fresh, EMPTY postgres database (default: the bench database's name with _spicedb, created if absent)")
+	f.StringVar(&stockSchemaFile, "compare-spicedb-schema", "", "with --compare-spicedb: the stock SpiceDB's schema file (default: the one hostaccess serves)")
+	f.BoolVar(&cfg.CompareServe, "compare-serve", false, "with --only cold: also ask hostaccess serve, started as a process of its own on the bench's database")
+	f.IntVar(&cfg.ColdRounds, "cold-rounds", 3, "with --only cold: interleaved rounds")
+	f.IntVar(&cfg.ColdQuestions, "cold-questions", 2500, "with --only cold: fresh questions per run (each path answers all of them)")
+	f.StringVar(&schemaFile, "schema", "", "a schema file to serve instead of the embedded one (to compare schema shapes; answers are still judged by the model)")
 	f.StringVar(&cfg.Consistency, "consistency", bench.ConsistencyTokens, "the service's checks: tokens (per-account freshness tokens, as serve) or full (every check fully consistent)")
 	f.DurationVar(&cfg.RevisionQuantization, "datastore-revision-quantization-interval", 5*time.Second, "SpiceDB's revision quantization, as serve's flag")
 	f.StringVar(&cfg.DispatchCacheMaxCost, "dispatch-cache-max-cost", "30%", "size of SpiceDB's check cache, as serve's flag")
+	f.BoolVar(&cfg.Tuning.QueryPlanChecks, "experimental-query-plan-check", false, "answer checks with SpiceDB's experimental query plan engine")
+	f.Uint16Var(&cfg.Tuning.DispatchChunkSize, "dispatch-chunk-size", 0, "SpiceDB's dispatch chunk size (0: its default, 100)")
+	f.Uint16Var(&cfg.Tuning.CheckConcurrency, "dispatch-check-permission-concurrency-limit", 0, "SpiceDB's goroutines per check (0: its default, 50)")
+	f.IntVar(&cfg.ReadPoolMaxOpen, "datastore-conn-pool-read-max-open", 0, "SpiceDB's read pool size (0: its default, 20)")
+	f.IntVar(&cfg.WritePoolMaxOpen, "datastore-conn-pool-write-max-open", 0, "SpiceDB's write pool size (0: its default, 10)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	f.BoolVar(&pin, "pin", true, "answer each account at the exact snapshot of its last change, as serve does; --pin=false asks at_least_as_fresh instead (the behaviour before 2026-12, for A/B runs)")
 	f.StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the workloads to this file (go tool pprof)")

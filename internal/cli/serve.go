@@ -248,6 +248,8 @@ Stops gracefully on SIGINT or SIGTERM.`,
 				return err
 			}
 			defer func() { _ = logger.Sync() }()
+			gcPercent, memLimit := applyServeGC() // gc.go: GOGC / GOMEMLIMIT unless set
+			logger.Info("garbage collector", zap.String("gogc", gcPercent), zap.Int64("gomemlimit_bytes", memLimit))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, cfg, logger)

@@ -124,6 +124,9 @@ type Config struct {
 	// process's Prometheus registry: they are registered globally, so a
 	// second engine in one process (tests) would collide.
 	DisableDatastoreMetrics bool
+
+	// Tuning holds measured SpiceDB settings (tuning.go); zero: SpiceDB's defaults.
+	Tuning Tuning
 }
 
 // Validate reports the first problem with the configuration.
@@ -244,12 +247,13 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 
 	srvConfig := server.NewConfigWithOptionsAndDefaults()
 	srvConfig.DatastoreConfig = *dsConfig
+	cfg.Tuning.apply(srvConfig)
 	// The datastore is built here rather than by SpiceDB, to wrap it: the
 	// memory datastore's optimized revision is capped at the committed
 	// head (committed.go), and a SQL datastore's revision checks are
 	// remembered for a moment (checked.go). The server does not close a
 	// datastore it was given: Run does, once the server has stopped.
-	ds, err := datastore.NewDatastore(ctx, dsConfig.ToOption(),
+	ds, err := datastore.NewDatastore(ctx, srvConfig.DatastoreConfig.ToOption(),
 		datastore.WithFilterMaximumIDCount(srvConfig.DispatchChunkSize),
 		datastore.WithEnableRevisionHeartbeat(srvConfig.EnableRevisionHeartbeat))
 	if err != nil {

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -97,4 +99,33 @@ func withPreparedStatements(engine, uri string) string {
 		out += "#" + fragment
 	}
 	return out
+}
+
+// Tuning holds settings of the embedded SpiceDB that hostaccess measures
+// one at a time (hostaccess bench --only cold, docs/bench-cold.md); the zero
+// value keeps SpiceDB's defaults. Only what won a measured A/B becomes a
+// default elsewhere.
+type Tuning struct {
+	// QueryPlanChecks routes CheckPermission through SpiceDB's experimental
+	// query plan engine (serve's --experimental-query-plan check).
+	QueryPlanChecks bool
+	// DispatchChunkSize caps the object ids in one dispatched request
+	// (SpiceDB's default 100 when zero).
+	DispatchChunkSize uint16
+	// CheckConcurrency caps the goroutines one check (or sub-check) starts
+	// (SpiceDB's default, the global limit of 50, when zero).
+	CheckConcurrency uint16
+}
+
+// apply sets t's non-zero settings on SpiceDB's server configuration.
+func (t Tuning) apply(c *server.Config) {
+	if t.QueryPlanChecks && !slices.Contains(c.ExperimentalQueryPlan, "check") {
+		c.ExperimentalQueryPlan = append(c.ExperimentalQueryPlan, "check")
+	}
+	if t.DispatchChunkSize > 0 {
+		c.DispatchChunkSize = t.DispatchChunkSize
+	}
+	if t.CheckConcurrency > 0 {
+		c.DispatchConcurrencyLimits.Check = t.CheckConcurrency
+	}
 }

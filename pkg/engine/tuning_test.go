@@ -3,7 +3,9 @@ package engine
 import (
 	"testing"
 
+	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWithPreparedStatements(t *testing.T) {
@@ -43,4 +45,19 @@ func TestWithPreparedStatements(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTuningKeepsSpiceDBDefaultsWhenZero(t *testing.T) {
+	defaults := server.NewConfigWithOptionsAndDefaults()
+	got := server.NewConfigWithOptionsAndDefaults()
+	Tuning{}.apply(got)
+	require.Equal(t, defaults.ExperimentalQueryPlan, got.ExperimentalQueryPlan)
+	require.Equal(t, defaults.DispatchChunkSize, got.DispatchChunkSize)
+	require.Equal(t, defaults.DispatchConcurrencyLimits, got.DispatchConcurrencyLimits)
+
+	Tuning{QueryPlanChecks: true, DispatchChunkSize: 50, CheckConcurrency: 4}.apply(got)
+	Tuning{QueryPlanChecks: true}.apply(got) // twice: listed once
+	require.Equal(t, []string{"check"}, got.ExperimentalQueryPlan)
+	require.EqualValues(t, 50, got.DispatchChunkSize)
+	require.EqualValues(t, 4, got.DispatchConcurrencyLimits.Check)
 }
