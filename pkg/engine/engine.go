@@ -199,7 +199,6 @@ type Engine struct {
 	logger *zap.Logger
 	server server.RunnableServer // nil for an external cluster
 	conn   *grpc.ClientConn      // the in-process connection, when there is no listener
-	pool   *connPool             // the loopback connections, when there is one
 	remote bool
 	// datastore is the datastore built here (memory), closed after Run.
 	datastore spicedatastore.Datastore
@@ -350,11 +349,11 @@ func Open(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) 
 		}
 		logger.Info("the gRPC API is served over TLS", zap.String("cert", cfg.TLSCertPath))
 	}
-	pool, err := dialPool(loopbackConns, dialAddress(cfg.GRPCAddr), creds...)
+	client, err := authzed.NewClient(dialAddress(cfg.GRPCAddr), creds...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the embedded SpiceDB: %w", err)
 	}
-	return &Engine{Client: poolClient(pool), logger: logger, server: srv, pool: pool, datastore: ownDatastore}, nil
+	return &Engine{Client: client, logger: logger, server: srv, datastore: ownDatastore}, nil
 }
 
 func openRemote(cfg Config, logger *zap.Logger) (*Engine, error) {
@@ -397,9 +396,6 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) Close() error {
 	if e.conn != nil {
 		return e.conn.Close()
-	}
-	if e.pool != nil {
-		return e.pool.Close()
 	}
 	return e.Client.Close()
 }
