@@ -169,21 +169,7 @@ func (e *Env) checkOn(path string, remote *serverProcess, q Question) func(conte
 	if e.cfg.Consistency == ConsistencyFull {
 		consistency = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 	}
-	return func(ctx context.Context) error {
-		typ, id, _ := strings.Cut(q.Resource, ":")
-		styp, sid, _ := strings.Cut(q.Subject, ":")
-		resp, err := remote.client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-			Consistency: consistency,
-			Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
-			Permission:  q.Permission,
-			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
-		})
-		if err != nil {
-			return err
-		}
-		e.v.record(q, resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION)
-		return nil
-	}
+	return checkVia(remote.client, consistency, e.v, q)
 }
 
 // coldWorkloads runs the cold comparison; sample holds the questions the

@@ -19,19 +19,7 @@ func TestConditionsWorkloadsVerify(t *testing.T) {
 		t.Skip("starts an engine")
 	}
 	ctx := context.Background()
-	cfg := Config{Accounts: 60, Seed: 4, DatastoreEngine: "memory", Duration: 100 * time.Millisecond, Verify: 50, Only: OnlyConditions}
-	env, err := Setup(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
-	if err := env.workloads(ctx); err != nil {
-		t.Fatalf("workloads: %v", err)
-	}
-	rep, err := env.finish()
-	if err != nil {
-		t.Fatalf("finish: %v", err)
-	}
+	env, rep := runWorkloads(t, Config{Accounts: 60, Seed: 4, DatastoreEngine: "memory", Duration: 100 * time.Millisecond, Verify: 50, Only: OnlyConditions})
 	if rep.Mismatches != 0 {
 		t.Fatalf("%d mismatches: %v", rep.Mismatches, rep.MismatchSamples)
 	}
@@ -77,4 +65,25 @@ func TestConditionsWorkloadsVerify(t *testing.T) {
 	if rep, err := env.finish(); !errors.Is(err, ErrMismatch) || rep.Mismatches != 2 {
 		t.Fatalf("wrong outcomes must fail the run: %d mismatches, err %v", rep.Mismatches, err)
 	}
+}
+
+// runWorkloads sets up cfg's provider, runs its workloads and returns the
+// environment (closed when the test ends) and the report; any error, or an
+// answer differing from the generated data, fails the test.
+func runWorkloads(t *testing.T, cfg Config) (*Env, *Report) {
+	t.Helper()
+	ctx := context.Background()
+	env, err := Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	if err := env.workloads(ctx); err != nil {
+		t.Fatalf("workloads: %v", err)
+	}
+	rep, err := env.finish()
+	if err != nil {
+		t.Fatalf("finish: %v (%v)", err, rep.MismatchSamples)
+	}
+	return env, rep
 }

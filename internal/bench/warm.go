@@ -60,7 +60,7 @@ func (e *Env) warmWorkloads(ctx context.Context) error {
 
 	paths := map[string]func(q Question) func(context.Context) error{
 		"service": e.serviceCheck,
-		"grpc":    func(q Question) func(context.Context) error { return apiCheck(grpcClient, e.v, q) },
+		"grpc":    func(q Question) func(context.Context) error { return checkVia(grpcClient, minimizeLatency, e.v, q) },
 	}
 	// The background writer runs through every round: it changes accounts
 	// the questions are not about, and judges its own changes fresh on both
@@ -141,28 +141,8 @@ func (e *Env) separateClient() (*authzed.Client, func(), error) {
 	return c, func() { _ = c.Close() }, nil
 }
 
-func apiCheck(c *authzed.Client, v *verifier, q Question) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		allowed, err := apiCan(ctx, c, q.Check)
-		if err != nil {
-			return err
-		}
-		v.record(q, allowed)
-		return nil
-	}
-}
-
-func apiCan(ctx context.Context, c *authzed.Client, q hostaccess.Check) (bool, error) {
-	typ, id, _ := strings.Cut(q.Resource, ":")
-	styp, sid, _ := strings.Cut(q.Subject, ":")
-	resp, err := c.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}},
-		Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
-		Permission:  q.Permission,
-		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
-	})
-	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, err
-}
+// minimizeLatency is what a client asks that keeps no token.
+var minimizeLatency = &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
 
 // changeOthers changes, every changeEvery, one of the writers' accounts:
 // invites and accepts a billing member, then removes them. Right after each
@@ -183,7 +163,7 @@ func (e *Env) changeOthers(ctx context.Context, c *authzed.Client, writers map[s
 	judge := func(account, user string, want bool) {
 		check := hostaccess.Check{Resource: "account:" + account, Permission: schema.PermPayInvoices, Subject: "user:" + user}
 		a, err := e.Service.Can(ctx, check, hostaccess.CheckOptions{})
-		viaAPI, apiErr := apiCan(ctx, c, check)
+		viaAPI, apiErr := askVia(ctx, c, minimizeLatency, check)
 		if err != nil || apiErr != nil {
 			return // the bench is ending
 		}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -14,20 +13,8 @@ func TestWarmWorkloadsVerifyAndJudgeFresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an engine")
 	}
-	ctx := context.Background()
-	cfg := Config{Accounts: 80, Seed: 5, DatastoreEngine: "memory", Duration: 400 * time.Millisecond, Verify: 50, Only: OnlyWarm, WarmQuestions: 300, Log: testWriter{t}}
-	env, err := Setup(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
-	if err := env.workloads(ctx); err != nil {
-		t.Fatalf("workloads: %v", err)
-	}
-	rep, err := env.finish()
-	if err != nil {
-		t.Fatalf("finish: %v (%v)", err, rep.MismatchSamples)
-	}
+	_, rep := runWorkloads(t, Config{Accounts: 80, Seed: 5, DatastoreEngine: "memory", Duration: 400 * time.Millisecond, Verify: 50,
+		Only: OnlyWarm, WarmQuestions: 300, Log: testWriter{t}})
 	paths := map[string]bool{}
 	for _, w := range rep.Workloads {
 		if w.Errors > 0 {

@@ -41,21 +41,33 @@ func (e *Env) serviceCheck(q Question) func(ctx context.Context) error {
 }
 
 func (e *Env) rawCheck(q Question) func(ctx context.Context) error {
+	return checkVia(e.Engine.Client, e.rawConsistency(), e.v, q)
+}
+
+// checkVia asks q through a SpiceDB API client at consistency and records
+// the answer.
+func checkVia(c v1.PermissionsServiceClient, consistency *v1.Consistency, v *verifier, q Question) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		typ, id, _ := strings.Cut(q.Resource, ":")
-		styp, sid, _ := strings.Cut(q.Subject, ":")
-		resp, err := e.Engine.Client.CheckPermission(ctx, &v1.CheckPermissionRequest{
-			Consistency: e.rawConsistency(),
-			Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
-			Permission:  q.Permission,
-			Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
-		})
+		allowed, err := askVia(ctx, c, consistency, q.Check)
 		if err != nil {
 			return err
 		}
-		e.v.record(q, resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION)
+		v.record(q, allowed)
 		return nil
 	}
+}
+
+// askVia asks one question through a SpiceDB API client.
+func askVia(ctx context.Context, c v1.PermissionsServiceClient, consistency *v1.Consistency, q hostaccess.Check) (bool, error) {
+	typ, id, _ := strings.Cut(q.Resource, ":")
+	styp, sid, _ := strings.Cut(q.Subject, ":")
+	resp, err := c.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: consistency,
+		Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
+		Permission:  q.Permission,
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: styp, ObjectId: sid}},
+	})
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, err
 }
 
 func (e *Env) workloads(ctx context.Context) error {
