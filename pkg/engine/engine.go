@@ -82,7 +82,10 @@ type Config struct {
 	// RevisionQuantization is how long SpiceDB may answer a
 	// minimize_latency request from the same snapshot (SpiceDB's default, 5 s,
 	// when zero): longer keeps its cache warm longer, and lets such answers be
-	// that much older. hostaccess's own checks are fully consistent.
+	// that much older. hostaccess's own checks, and API checks while its
+	// watch is live, are pinned to each account's snapshot instead
+	// (pkg/freshness), so the window no longer decides how long they stay
+	// cached.
 	RevisionQuantization time.Duration
 	// DispatchCacheMaxCost sizes SpiceDB's check cache: bytes ("256MiB") or
 	// a share of available memory ("30%", SpiceDB's default, when empty).

@@ -109,25 +109,17 @@ func (t *Tracker) followOnce(ctx context.Context, client Client, cursor **v1.Zed
 	// connection) would leave this node blind; every livenessEvery the
 	// probe is written again and must show up within probeWait, or the
 	// watch is restarted (answers fully consistent meanwhile).
-	go func() {
-		ticker := time.NewTicker(livenessEvery)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
-			if !t.Following() {
-				continue
-			}
-			timer.Reset(probeWait)
-			if err := touchMarker(ctx, client, probe); err != nil {
-				cancel(fmt.Errorf("writing the watch's liveness probe: %w", err))
-				return
-			}
+	go every(ctx, livenessEvery, func() bool {
+		if !t.Following() {
+			return true
 		}
-	}()
+		timer.Reset(probeWait)
+		if err := touchMarker(ctx, client, probe); err != nil {
+			cancel(fmt.Errorf("writing the watch's liveness probe: %w", err))
+			return false
+		}
+		return true
+	})
 	for {
 		resp, err := stream.Recv()
 		if err != nil {

@@ -205,3 +205,34 @@ func TestAPIChecksArePinned(t *testing.T) {
 	})
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 }
+
+// TestATokensLapseIsTheTokensAccounts: a personal access token's link
+// (user#tokens, time-bound) lapses as a change of the token's account, so
+// that account's pinned answers are refreshed then, and the expiry is
+// stored under it for nodes started later. A link to something else is no
+// account's.
+func TestATokensLapseIsTheTokensAccounts(t *testing.T) {
+	store := testengine.NewDirectory(t, "")
+	tracker := testengine.NewTracker(t, store, false, 0)
+	lapses := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+	tracker.NoteExpirations(t.Context(), []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "user", ObjectId: "carol"}, Relation: "tokens",
+			Subject:           &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "token", ObjectId: "acme/t1"}},
+			OptionalExpiresAt: timestamppb.New(lapses),
+		},
+	}, {
+		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: "operation", ObjectId: "0a1b"}, Relation: "applied",
+			Subject:           &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}},
+			OptionalExpiresAt: timestamppb.New(lapses),
+		},
+	}})
+	pending, err := store.PendingExpiries(t.Context(), time.Now())
+	require.NoError(t, err)
+	require.Len(t, pending, 1, "only the token link changes an answer when it lapses")
+	require.Equal(t, "acme", pending[0].Scope)
+	require.True(t, pending[0].At.Equal(lapses))
+}

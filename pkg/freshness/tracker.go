@@ -481,7 +481,17 @@ func (t *Tracker) Ask(ctx context.Context, scopes []string, callerToken string, 
 // repinLoop moves the floor to SpiceDB's newest revision every RepinEvery
 // until ctx ends (see Config.RepinEvery).
 func (t *Tracker) repinLoop(ctx context.Context) {
-	ticker := time.NewTicker(t.repin)
+	every(ctx, t.repin, func() bool {
+		if err := t.raiseFloorToHead(ctx); err != nil && ctx.Err() == nil {
+			t.log.Warn("freshness: cannot move the floor to the newest revision; trying again next time", zap.Error(err))
+		}
+		return true
+	})
+}
+
+// every runs fn every d until ctx ends or fn returns false.
+func every(ctx context.Context, d time.Duration, fn func() bool) {
+	ticker := time.NewTicker(d)
 	defer ticker.Stop()
 	for {
 		select {
@@ -489,8 +499,8 @@ func (t *Tracker) repinLoop(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-		if err := t.raiseFloorToHead(ctx); err != nil && ctx.Err() == nil {
-			t.log.Warn("freshness: cannot move the floor to the newest revision; trying again next time", zap.Error(err))
+		if !fn() {
+			return
 		}
 	}
 }
